@@ -1,0 +1,507 @@
+"""DuckDB store: schema and migrations, revisions, atomic writes.
+
+One evaluation (department × year × scope × project) may be imported many
+times; each import adds a revision and makes it current. Reads see only the
+current revision (the ``cur_*`` views). Every write runs in one explicit
+transaction: on any error nothing is written.
+
+Threads: a DuckDB connection must not be used from two threads at once, so a
+web app keeps one :class:`Store` and runs each query on ``store.cursor()``.
+Processes: only one process may open the file read-write; see README
+("命令行与看板共用数据库").
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import values
+from .model import BUDGET_LINES, Evaluation, PerfevalError
+
+DEFAULT_DB = Path("data") / "perfeval.duckdb"
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("PERFEVAL_DB") or DEFAULT_DB)
+
+
+# --------------------------------------------------------------------------
+# Schema. Each migration is applied once, in order, in its own transaction;
+# never edit a released step, add a new one.
+# --------------------------------------------------------------------------
+
+_V1 = """
+CREATE TABLE departments (
+    dept_id INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL UNIQUE,
+    region VARCHAR,
+    kind VARCHAR
+);
+CREATE TABLE evaluations (
+    eval_id BIGINT PRIMARY KEY,
+    dept_id INTEGER NOT NULL,
+    year INTEGER NOT NULL,
+    scope VARCHAR NOT NULL,
+    project VARCHAR NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL,
+    is_current BOOLEAN NOT NULL,
+    self_score DOUBLE,
+    source_name VARCHAR,
+    checksum VARCHAR,
+    imported_at TIMESTAMP NOT NULL,
+    imported_by VARCHAR,
+    is_demo BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE TABLE budget_lines (
+    eval_id BIGINT NOT NULL,
+    line VARCHAR NOT NULL,
+    initial DOUBLE,
+    budget DOUBLE,
+    executed DOUBLE,
+    weight DOUBLE,
+    score DOUBLE,
+    reason VARCHAR
+);
+CREATE TABLE goals (
+    eval_id BIGINT NOT NULL,
+    goal_no INTEGER NOT NULL,
+    name VARCHAR NOT NULL,
+    expected VARCHAR,
+    achieved VARCHAR
+);
+CREATE TABLE indicators (
+    ind_id BIGINT NOT NULL,
+    eval_id BIGINT NOT NULL,
+    goal_no INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    category VARCHAR NOT NULL,
+    subcategory VARCHAR,
+    name VARCHAR NOT NULL,
+    target_text VARCHAR,
+    actual_text VARCHAR,
+    comparator VARCHAR,
+    target_num DOUBLE,
+    target_unit VARCHAR,
+    target_level VARCHAR,
+    actual_num DOUBLE,
+    actual_unit VARCHAR,
+    actual_level VARCHAR,
+    direction VARCHAR,
+    direction_inferred BOOLEAN,
+    target_readable BOOLEAN,
+    actual_readable BOOLEAN,
+    weight DOUBLE,
+    score DOUBLE,
+    met BOOLEAN,
+    reason VARCHAR,
+    source_text VARCHAR
+);
+CREATE TABLE findings (
+    eval_id BIGINT NOT NULL,
+    kind VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    text VARCHAR NOT NULL
+);
+CREATE TABLE schedule (
+    eval_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    phase VARCHAR NOT NULL,
+    start_text VARCHAR,
+    end_text VARCHAR
+);
+CREATE TABLE unparsed (
+    eval_id BIGINT NOT NULL,
+    seq INTEGER NOT NULL,
+    text VARCHAR NOT NULL
+);
+CREATE VIEW cur_evaluations AS
+    SELECT e.*, d.name AS department, d.region, d.kind
+    FROM evaluations e JOIN departments d USING (dept_id)
+    WHERE e.is_current;
+"""
+
+# Version 2: index the lookups every page makes (current evaluation by
+# department-year, indicators and lines by evaluation).
+_V2 = """
+CREATE INDEX evaluations_key ON evaluations (dept_id, year, scope, project);
+"""
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "初始结构", _V1),
+    (2, "评价检索索引", _V2),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# Tables holding one evaluation's rows, in the order they are written.
+CHILD_TABLES = ("budget_lines", "goals", "indicators", "findings", "schedule", "unparsed")
+
+
+def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the file's schema to ``target``; return the version it had."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    found = int(row[0])
+    if found > SCHEMA_VERSION:
+        raise PerfevalError(
+            f"数据库结构版本为 {found}，高于本程序支持的 {SCHEMA_VERSION}，请升级 perfeval。"
+        )
+    for version, description, sql in MIGRATIONS:
+        if found < version <= target:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for statement in filter(str.strip, sql.split(";")):
+                    con.execute(statement)
+                con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, ?)",
+                    [version, description, datetime.now()],
+                )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+    return found
+
+
+# --------------------------------------------------------------------------
+# Frames: the column-wise form of a batch of evaluations. Bulk paths (demo,
+# template import) build them directly; object paths use frames_from().
+# Every child frame refers to its evaluation by ``ekey`` (0..n-1 in the batch).
+# --------------------------------------------------------------------------
+
+EVAL_COLUMNS = ["ekey", "department", "region", "kind", "year", "scope", "project",
+                "self_score", "source_name", "checksum", "is_demo"]
+FRAME_COLUMNS = {
+    "budget_lines": ["ekey", "line", "initial", "budget", "executed", "weight", "score", "reason"],
+    "goals": ["ekey", "goal_no", "name", "expected", "achieved"],
+    "indicators": ["ekey", "goal_no", "seq", "category", "subcategory", "name", "target_text",
+                   "actual_text", "weight", "score", "met", "reason", "source_text"],
+    "findings": ["ekey", "kind", "seq", "text"],
+    "schedule": ["ekey", "seq", "phase", "start_text", "end_text"],
+    "unparsed": ["ekey", "seq", "text"],
+}
+
+
+@dataclass
+class Frames:
+    evaluations: pd.DataFrame
+    children: dict[str, pd.DataFrame]
+
+    def __len__(self) -> int:
+        return len(self.evaluations)
+
+
+def frames_from(evals: Sequence[Evaluation]) -> Frames:
+    rows: dict[str, list] = {t: [] for t in FRAME_COLUMNS}
+    ev_rows = []
+    for k, ev in enumerate(evals):
+        d = ev.department
+        ev_rows.append([k, d.name, d.region, d.kind, ev.year, ev.scope, ev.project or "",
+                        ev.self_score, ev.source_name, ev.checksum, ev.is_demo])
+        for b in ev.budget:
+            rows["budget_lines"].append(
+                [k, b.line, b.initial, b.budget, b.executed, b.weight, b.score, b.reason])
+        seq = 0
+        for g in ev.goals:
+            rows["goals"].append([k, g.no, g.name, g.expected, g.achieved])
+            for i in g.indicators:
+                seq += 1
+                rows["indicators"].append(
+                    [k, g.no, seq, i.category, i.subcategory, i.name, i.target, i.actual,
+                     i.weight, i.score, i.met, i.reason, i.source_text])
+        for kind, texts in (("problem", ev.problems), ("measure", ev.measures),
+                            ("result_use", ev.result_use)):
+            rows["findings"].extend([k, kind, n, t] for n, t in enumerate(texts, 1))
+        rows["schedule"].extend(
+            [k, n, p.name, p.start, p.end] for n, p in enumerate(ev.schedule, 1))
+        rows["unparsed"].extend([k, n, t] for n, t in enumerate(ev.unparsed, 1))
+    return Frames(
+        pd.DataFrame(ev_rows, columns=EVAL_COLUMNS),
+        {t: pd.DataFrame(r, columns=FRAME_COLUMNS[t]) for t, r in rows.items()},
+    )
+
+
+def _check_frames(frames: Frames) -> None:
+    ev = frames.evaluations
+    dup = ev.duplicated(["department", "year", "scope", "project"], keep=False)
+    if dup.any():
+        first = ev[dup].iloc[0]
+        raise PerfevalError(
+            f"同一批导入中 {first['department']} {first['year']} 年度"
+            f"（{first['scope']}{' ' + first['project'] if first['project'] else ''}）出现了多次。"
+        )
+    bad_lines = set(frames.children["budget_lines"]["line"]) - set(BUDGET_LINES)
+    if bad_lines:
+        raise PerfevalError(f"未知的预算行：{'、'.join(sorted(map(str, bad_lines)))}")
+
+
+def _parsed_indicator_columns(ind: pd.DataFrame) -> pd.DataFrame:
+    """Add the parsed target/actual columns, reading each distinct text once."""
+    parsed = values.parse_indicator_frame(ind[["name", "target_text", "actual_text"]])
+    return pd.concat([ind.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
+
+
+@dataclass
+class WriteResult:
+    eval_id: int
+    department: str
+    year: int
+    scope: str
+    project: str
+    revision: int
+
+
+class Store:
+    """One DuckDB connection; ``cursor()`` per thread or per query."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.read_only = read_only
+        if str(self.path) != ":memory:":
+            if read_only and not self.path.exists():
+                raise PerfevalError(f"数据库文件不存在：{self.path}")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise PerfevalError(
+                    f"数据库 {self.path} 正被另一个进程（多半是正在运行的看板）以读写方式占用。"
+                    "请先停止看板再用命令行写入，或在看板的“数据管理”页导入。"
+                ) from exc
+            raise PerfevalError(f"无法打开数据库 {self.path}：{exc}") from exc
+        self._write_lock = threading.Lock()
+        if not read_only:
+            migrate(self.con)
+
+    # -- plumbing ----------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def query_df(self, sql: str, params: Sequence | dict | None = None) -> pd.DataFrame:
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def schema_version(self) -> int:
+        return int(self.query_df("SELECT max(version) AS v FROM schema_version")["v"].iloc[0])
+
+    # -- writes ------------------------------------------------------------
+    def write(self, evals: Sequence[Evaluation] | Frames, *, imported_by: str | None = None,
+              fail_after_rows: int | None = None) -> list[WriteResult]:
+        """Write a batch of evaluations as new current revisions, all or nothing.
+
+        ``fail_after_rows`` exists for the fault tests: it raises inside the
+        transaction once the evaluations are inserted.
+        """
+        frames = evals if isinstance(evals, Frames) else frames_from(list(evals))
+        if not len(frames):
+            return []
+        _check_frames(frames)
+        indicators = _parsed_indicator_columns(frames.children["indicators"])
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                results = self._write_tx(cur, frames, indicators, imported_by, fail_after_rows)
+                cur.execute("COMMIT")
+                return results
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    def _write_tx(self, cur, frames: Frames, indicators: pd.DataFrame,
+                  imported_by: str | None, fail_after_rows: int | None) -> list[WriteResult]:
+        ev = frames.evaluations.copy()
+        # Departments: add the new names, fill region/kind where given.
+        depts = (ev[["department", "region", "kind"]]
+                 .drop_duplicates("department", keep="last").rename(columns={"department": "name"}))
+        cur.register("new_depts", depts)
+        cur.execute("""
+            UPDATE departments d SET region = coalesce(n.region, d.region),
+                                     kind = coalesce(n.kind, d.kind)
+            FROM new_depts n WHERE d.name = n.name""")
+        cur.execute("""
+            INSERT INTO departments
+            SELECT (SELECT coalesce(max(dept_id), 0) FROM departments)
+                   + row_number() OVER (ORDER BY n.name), n.name, n.region, n.kind
+            FROM new_depts n WHERE n.name NOT IN (SELECT name FROM departments)""")
+        cur.unregister("new_depts")
+
+        # Evaluations: next revision per key; the previous current one steps down.
+        cur.register("new_evals", ev)
+        keyed = cur.execute("""
+            SELECT n.ekey, d.dept_id,
+                   coalesce((SELECT max(revision) FROM evaluations e
+                             WHERE e.dept_id = d.dept_id AND e.year = n.year
+                               AND e.scope = n.scope AND e.project = n.project), 0) + 1 AS revision
+            FROM new_evals n JOIN departments d ON d.name = n.department
+            ORDER BY n.ekey""").df()
+        base = cur.execute("SELECT coalesce(max(eval_id), 0) FROM evaluations").fetchone()[0]
+        ev = ev.merge(keyed, on="ekey")
+        ev["eval_id"] = base + 1 + ev["ekey"]
+        ev["imported_at"] = datetime.now()
+        ev["imported_by"] = imported_by
+        cur.unregister("new_evals")
+        cur.register("new_evals", ev)
+        cur.execute("""
+            UPDATE evaluations e SET is_current = FALSE
+            FROM new_evals n
+            WHERE e.dept_id = n.dept_id AND e.year = n.year AND e.scope = n.scope
+              AND e.project = n.project AND e.is_current""")
+        cur.execute("""
+            INSERT INTO evaluations BY NAME
+            SELECT eval_id, dept_id, year, scope, project, revision, TRUE AS is_current,
+                   self_score, source_name, checksum, imported_at, imported_by,
+                   coalesce(is_demo, FALSE) AS is_demo
+            FROM new_evals""")
+        cur.unregister("new_evals")
+        if fail_after_rows is not None:
+            raise PerfevalError("模拟故障：写入中途失败")
+
+        ids = ev[["ekey", "eval_id"]]
+        base_ind = cur.execute("SELECT coalesce(max(ind_id), 0) FROM indicators").fetchone()[0]
+        for table in CHILD_TABLES:
+            df = indicators if table == "indicators" else frames.children[table]
+            if df.empty:
+                continue
+            df = df.merge(ids, on="ekey").drop(columns="ekey")
+            if table == "indicators":
+                df["ind_id"] = base_ind + 1 + pd.RangeIndex(len(df))
+            cur.register("rows", df)
+            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")  # noqa: S608 (fixed names)
+            cur.unregister("rows")
+        return [WriteResult(int(r.eval_id), r.department, int(r.year), r.scope, r.project,
+                            int(r.revision)) for r in ev.itertuples()]
+
+    def restore(self, department: str, year: int, revision: int, *,
+                scope: str = "部门整体", project: str = "") -> None:
+        """Make an older revision current again (a pointer move; nothing is deleted)."""
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                row = cur.execute("""
+                    SELECT e.eval_id FROM evaluations e JOIN departments d USING (dept_id)
+                    WHERE d.name = ? AND e.year = ? AND e.scope = ? AND e.project = ?
+                      AND e.revision = ?""", [department, year, scope, project, revision]).fetchone()
+                if row is None:
+                    raise PerfevalError(
+                        f"找不到 {department} {year} 年度（{scope}{project}）的第 {revision} 版。")
+                cur.execute("""
+                    UPDATE evaluations SET is_current = (eval_id = ?)
+                    WHERE dept_id = (SELECT dept_id FROM evaluations WHERE eval_id = ?)
+                      AND year = ? AND scope = ? AND project = ?""",
+                            [row[0], row[0], year, scope, project])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    # -- reads -------------------------------------------------------------
+    def history(self, department: str | None = None, year: int | None = None) -> pd.DataFrame:
+        return self.query_df("""
+            SELECT d.name AS department, e.year, e.scope, e.project, e.revision, e.is_current,
+                   e.self_score, e.source_name, e.checksum, e.imported_at, e.imported_by,
+                   (SELECT count(*) FROM indicators i WHERE i.eval_id = e.eval_id) AS indicators
+            FROM evaluations e JOIN departments d USING (dept_id)
+            WHERE (? IS NULL OR d.name = ?) AND (? IS NULL OR e.year = ?)
+            ORDER BY d.name, e.year, e.scope, e.project, e.revision""",
+                             [department, department, year, year])
+
+    def counts(self) -> dict[str, int]:
+        tables = ("departments", "evaluations", *CHILD_TABLES)
+        return {t: int(self.query_df(f"SELECT count(*) AS n FROM {t}")["n"].iloc[0])  # noqa: S608
+                for t in tables}
+
+    def load(self, eval_id: int) -> Evaluation:
+        """Read one stored evaluation back into the domain model."""
+        from .model import BudgetLine, Department, Goal, Indicator, Phase
+
+        head = self.query_df("SELECT * FROM evaluations e JOIN departments d USING (dept_id) "
+                             "WHERE eval_id = ?", [eval_id])
+        if head.empty:
+            raise PerfevalError(f"找不到评价 {eval_id}")
+        h = head.iloc[0]
+
+        def rows(table: str, order: str) -> pd.DataFrame:
+            return self.query_df(f"SELECT * FROM {table} WHERE eval_id = ? ORDER BY {order}",  # noqa: S608
+                                 [eval_id])
+
+        def val(x):
+            return None if pd.isna(x) else x
+
+        goals = {int(g.goal_no): Goal(int(g.goal_no), g.name, val(g.expected), val(g.achieved))
+                 for g in rows("goals", "goal_no").itertuples()}
+        for i in rows("indicators", "seq").itertuples():
+            goals[int(i.goal_no)].indicators.append(Indicator(
+                category=i.category, name=i.name, target=val(i.target_text),
+                actual=val(i.actual_text), subcategory=val(i.subcategory),
+                weight=val(i.weight), score=val(i.score),
+                met=None if pd.isna(i.met) else bool(i.met), reason=val(i.reason),
+                source_text=val(i.source_text)))
+        findings = rows("findings", "kind, seq")
+        by_kind = {k: list(findings.loc[findings["kind"] == k, "text"])
+                   for k in ("problem", "measure", "result_use")}
+        return Evaluation(
+            department=Department(h["name"], val(h["region"]), val(h["kind"])),
+            year=int(h["year"]), scope=h["scope"], project=h["project"],
+            self_score=val(h["self_score"]),
+            budget=[BudgetLine(b.line, val(b.budget), val(b.executed), val(b.initial),
+                               val(b.weight), val(b.score), val(b.reason))
+                    for b in rows("budget_lines", "line").itertuples()],
+            goals=list(goals.values()),
+            problems=by_kind["problem"], measures=by_kind["measure"],
+            result_use=by_kind["result_use"],
+            schedule=[Phase(p.phase, val(p.start_text), val(p.end_text))
+                      for p in rows("schedule", "seq").itertuples()],
+            unparsed=list(rows("unparsed", "seq")["text"]),
+            source_name=val(h["source_name"]), checksum=val(h["checksum"]),
+            is_demo=bool(h["is_demo"]))
+
+    def current_eval_id(self, department: str, year: int, scope: str = "部门整体",
+                        project: str = "") -> int | None:
+        df = self.query_df("SELECT eval_id FROM cur_evaluations WHERE department = ? AND year = ? "
+                           "AND scope = ? AND project = ?", [department, year, scope, project])
+        return None if df.empty else int(df["eval_id"].iloc[0])
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
+    return Store(path, read_only=read_only)
+
+
+def iter_batches(items: Iterable, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
