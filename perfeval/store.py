@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import values
 from .model import BUDGET_LINES, Evaluation, PerfevalError
 
 DEFAULT_DB = Path("data") / "perfeval.duckdb"
@@ -145,13 +144,20 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 CHILD_TABLES = ("budget_lines", "goals", "indicators", "findings", "schedule", "unparsed")
 
 
+def fetch_one(cur, sql: str, params: Sequence | None = None):
+    """First row or None. DuckDB 2 keeps a result open until it is read to the
+    end, blocking the next statement, so read all rows (queries here are tiny)."""
+    rows = cur.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
 def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int:
     """Bring the file's schema to ``target``; return the version it had."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_version "
         "(version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    row = fetch_one(con, "SELECT coalesce(max(version), 0) FROM schema_version")
     found = int(row[0])
     if found > SCHEMA_VERSION:
         raise PerfevalError(
@@ -248,7 +254,9 @@ def _check_frames(frames: Frames) -> None:
 
 def _parsed_indicator_columns(ind: pd.DataFrame) -> pd.DataFrame:
     """Add the parsed target/actual columns, reading each distinct text once."""
-    parsed = values.parse_indicator_frame(ind[["name", "target_text", "actual_text"]])
+    from .values import parse_indicator_frame  # values imports model only; kept lazy for speed
+
+    parsed = parse_indicator_frame(ind[["name", "target_text", "actual_text"]])
     return pd.concat([ind.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
 
 
@@ -361,7 +369,7 @@ class Store:
                                AND e.scope = n.scope AND e.project = n.project), 0) + 1 AS revision
             FROM new_evals n JOIN departments d ON d.name = n.department
             ORDER BY n.ekey""").df()
-        base = cur.execute("SELECT coalesce(max(eval_id), 0) FROM evaluations").fetchone()[0]
+        base = fetch_one(cur, "SELECT coalesce(max(eval_id), 0) FROM evaluations")[0]
         ev = ev.merge(keyed, on="ekey")
         ev["eval_id"] = base + 1 + ev["ekey"]
         ev["imported_at"] = datetime.now()
@@ -384,7 +392,7 @@ class Store:
             raise PerfevalError("模拟故障：写入中途失败")
 
         ids = ev[["ekey", "eval_id"]]
-        base_ind = cur.execute("SELECT coalesce(max(ind_id), 0) FROM indicators").fetchone()[0]
+        base_ind = fetch_one(cur, "SELECT coalesce(max(ind_id), 0) FROM indicators")[0]
         for table in CHILD_TABLES:
             df = indicators if table == "indicators" else frames.children[table]
             if df.empty:
@@ -405,10 +413,10 @@ class Store:
             cur = self.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
-                row = cur.execute("""
+                row = fetch_one(cur, """
                     SELECT e.eval_id FROM evaluations e JOIN departments d USING (dept_id)
                     WHERE d.name = ? AND e.year = ? AND e.scope = ? AND e.project = ?
-                      AND e.revision = ?""", [department, year, scope, project, revision]).fetchone()
+                      AND e.revision = ?""", [department, year, scope, project, revision])
                 if row is None:
                     raise PerfevalError(
                         f"找不到 {department} {year} 年度（{scope}{project}）的第 {revision} 版。")
@@ -496,12 +504,3 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> St
     return Store(path, read_only=read_only)
 
 
-def iter_batches(items: Iterable, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DB ?= data/perfeval.duckdb
+PORT ?= 8501
+
+.PHONY: run test bench lint demo clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Stamps: reinstall when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/activate
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/activate
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+$(DB): | $(VENV)/.installed
+	$(VENV)/bin/perfeval --db $(DB) demo --if-missing
+
+run: $(VENV)/.installed $(DB)
+	PERFEVAL_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(VENV)/bin/perfeval bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/perfeval --db $(DB) demo --force
+
+clean:
+	rm -rf $(VENV) $(DB) $(DB).wal test-artifacts

@@ -1,0 +1,207 @@
+"""The ``perfeval`` command.
+
+Feature modules add their own subcommands through ``add_cli(sub)`` (see
+PLUGINS); this file holds the foundation's commands and the error handling:
+a user error prints one Chinese line and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from .model import PerfevalError
+from .store import Store, default_db_path
+
+# Modules whose add_cli(sub) registers more subcommands.
+PLUGINS = [
+    "perfeval.scoring",
+    "perfeval.ingest.report",
+    "perfeval.formwriter",
+    "perfeval.bench",
+]
+
+
+def _open(args, *, read_only: bool = False) -> Store:
+    return Store(args.db or default_db_path(), read_only=read_only)
+
+
+def cmd_demo(args) -> int:
+    from .demo import build_demo
+
+    path = Path(args.db or default_db_path())
+    if args.if_missing and path.exists():
+        print(f"数据库已存在：{path}（未改动）")
+        return 0
+    if path.exists() and not args.force:
+        raise PerfevalError(f"数据库 {path} 已存在；加 --force 覆盖，或用 --db 指定新文件。")
+    if path.exists():
+        path.unlink()
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+    with Store(path) as store:
+        counts = build_demo(store, scale=args.scale, seed=args.seed)
+        _score_all(store)
+    print(f"已生成演示数据：{path}（{counts['departments']} 个部门，{counts['indicators']:,} 条指标）")
+    return 0
+
+
+def _score_all(store: Store) -> None:
+    """Precompute scores under the default scheme so the first page view is fast."""
+    from .scoring import ensure_scores
+
+    ensure_scores(store)
+
+
+def cmd_template(args) -> int:
+    from .ingest.template import write_template
+
+    out = write_template(args.out)
+    print(f"已写出模板：{out}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .ingest import commit, evaluations_count, read_file
+    from .ingest.forms import expand_inputs
+
+    results = [read_file(name, data) for name, data in expand_inputs([Path(p) for p in args.files])]
+    if not results:
+        raise PerfevalError("没有找到可导入的文件。")
+    for r in results:
+        status = "可导入" if r.ok else "有错误"
+        print(f"{r.name}：{status}，{evaluations_count(r)} 份评价")
+        for issue in r.issues:
+            print(f"  {issue}")
+    bad = [r for r in results if not r.ok]
+    if args.dry_run:
+        print("试运行：未写入任何数据。")
+        return 1 if bad else 0
+    with _open(args) as store:
+        written = commit(store, results, skip_bad=args.skip_bad, imported_by=args.user)
+        _score_all(store)
+    for w in written:
+        print(f"已导入：{w.department} {w.year} 年度 {w.scope}{w.project}（第 {w.revision} 版）")
+    return 1 if bad else 0
+
+
+def cmd_history(args) -> int:
+    with _open(args, read_only=True) as store:
+        df = store.history(args.dept, args.year)
+    if df.empty:
+        print("没有符合条件的评价。")
+        return 0
+    for r in df.itertuples():
+        mark = "*" if r.is_current else " "
+        print(f"{mark} {r.department} {r.year} {r.scope}{r.project} 第{r.revision}版 "
+              f"{r.imported_at:%Y-%m-%d %H:%M} {r.source_name or ''} 指标 {r.indicators} 条")
+    print("（* 为当前版本）")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    with _open(args) as store:
+        store.restore(args.dept, args.year, args.revision, scope=args.scope,
+                      project=args.project)
+        _score_all(store)
+    print(f"已将 {args.dept} {args.year} 年度恢复为第 {args.revision} 版。")
+    return 0
+
+
+def cmd_export(args) -> int:
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    with _open(args, read_only=True) as store:
+        if args.form:
+            from .formwriter import export_store_forms
+
+            n = export_store_forms(store, out, departments=args.dept, year=args.year)
+            print(f"已按自评表格式写出 {n} 份评价：{out}")
+            return 0
+        from .ingest.template import frame_from_store, write_template
+
+        df = frame_from_store(store, args.dept, args.year)
+    if fmt == "xlsx":
+        write_template(out, df)
+    elif fmt == "csv":
+        df.to_csv(out, index=False, encoding="utf-8-sig")
+    elif fmt == "parquet":
+        df.to_parquet(out, index=False)
+    else:
+        raise PerfevalError(f"不支持的导出格式“{fmt}”（可用 xlsx、csv、parquet）。")
+    print(f"已导出 {len(df):,} 行：{out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="perfeval",
+        description="预算绩效自评：导入、评分、复核。Budget performance self-evaluation toolkit.")
+    p.add_argument("--db", help="数据库文件（默认 data/perfeval.duckdb，或环境变量 PERFEVAL_DB）")
+    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
+
+    s = sub.add_parser("demo", help="生成演示数据 / build the demo database")
+    s.add_argument("--scale", type=int, help="约多少条指标（默认约 1.2 万）")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--force", action="store_true", help="覆盖已有数据库")
+    s.add_argument("--if-missing", action="store_true", help="数据库已存在时什么也不做")
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("template", help="写出空白导入模板 / write the import template")
+    s.add_argument("out")
+    s.set_defaults(func=cmd_template)
+
+    s = sub.add_parser("import", help="导入文件（模板、自评表、报告）/ import files")
+    s.add_argument("files", nargs="+", help="文件、文件夹或 zip")
+    s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    s.add_argument("--skip-bad", action="store_true", help="跳过有错误的文件，导入其余文件")
+    s.add_argument("--user", help="记录为导入人")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("history", help="列出评价的各个版本 / list revisions")
+    s.add_argument("--dept")
+    s.add_argument("--year", type=int)
+    s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("restore", help="将旧版本设为当前版本 / make a revision current")
+    s.add_argument("dept")
+    s.add_argument("year", type=int)
+    s.add_argument("revision", type=int)
+    s.add_argument("--scope", default="部门整体")
+    s.add_argument("--project", default="")
+    s.set_defaults(func=cmd_restore)
+
+    s = sub.add_parser("export", help="导出当前数据 / export current data (xlsx/csv/parquet)")
+    s.add_argument("out")
+    s.add_argument("--format", choices=["xlsx", "csv", "parquet"])
+    s.add_argument("--form", action="store_true", help="按官方自评表格式写出（每个项目一张表）")
+    s.add_argument("--dept", action="append", help="只导出该部门（可重复）")
+    s.add_argument("--year", type=int)
+    s.set_defaults(func=cmd_export)
+
+    for module in PLUGINS:
+        importlib.import_module(module).add_cli(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except PerfevalError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+def print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Shared fixtures: a fresh store per test and a small hand-made evaluation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator
+from perfeval.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "t.duckdb")
+    yield s
+    s.close()
+
+
+def small_evaluation(name: str = "测试街道办事处", year: int = 2023, *, unmet: bool = True,
+                     self_score: float = 95.0) -> Evaluation:
+    return Evaluation(
+        department=Department(name, "测试区", "街道"),
+        year=year,
+        self_score=self_score,
+        budget=[BudgetLine("total", 100.0, 95.0), BudgetLine("basic", 40.0, 40.0),
+                BudgetLine("project", 60.0, 55.0)],
+        goals=[
+            Goal(1, "社区治理经费", indicators=[
+                Indicator("产出", "网格巡查次数", "≥1200次", "1260次", met=True),
+                Indicator("产出", "矛盾纠纷调处率", "≥95%", "80%" if unmet else "96%",
+                          met=not unmet),
+                Indicator("效益", "重复信访发生率", "≤5%", "3%", met=True),
+                Indicator("满意度", "居民满意度", "≥90%", "93%", met=True),
+            ]),
+            Goal(2, "环境卫生经费", indicators=[
+                Indicator("产出", "垃圾清运率", "100%", "100%", met=True),
+            ]),
+        ],
+        problems=["问题一", "问题二"],
+        measures=["措施一"],
+        source_name="hand.xlsx",
+    )
+
+
+def browser_or_skip():
+    """Skip without Chromium, unless CI demands the browser tests run."""
+    if shutil.which("chromium") or Path(CHROMIUM).exists():
+        return CHROMIUM
+    if os.environ.get("PERFEVAL_REQUIRE_BROWSER"):
+        pytest.fail("PERFEVAL_REQUIRE_BROWSER 已设置，但没有找到 /usr/bin/chromium")
+    pytest.skip("没有安装 Chromium（apt-get install chromium），跳过浏览器测试")
