@@ -1,0 +1,135 @@
+"""``perfeval bench``: build synthetic databases of stated sizes and time the
+work users wait for — demo generation, CSV import, scoring, audit and one
+rerun of each dashboard page — plus file size and peak memory.
+
+Figures are printed as a table, or with ``--json`` as one object whose keys
+name the figure and its unit (``*_s`` seconds, ``*_rows_per_s``, ``*_bytes``),
+so releases can be compared.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .store import Store
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> dict:
+    from .demo import build_demo
+    from .scoring import ensure_scores
+
+    tag = _tag(rows)
+    db = workdir / f"bench-{tag}.duckdb"
+    out: dict[str, float | int] = {}
+    with Store(db) as store:
+        secs, counts = _timed(lambda: build_demo(store, scale=rows, with_sample=False))
+        n = counts["indicators"]
+        out[f"{tag}_indicator_rows"] = n
+        out[f"{tag}_demo_generate_s"] = round(secs, 2)
+        out[f"{tag}_demo_generate_rows_per_s"] = round(n / secs)
+        secs, _ = _timed(lambda: ensure_scores(store))
+        out[f"{tag}_score_s"] = round(secs, 2)
+        out[f"{tag}_score_rows_per_s"] = round(n / secs)
+        try:
+            from .audit import audit_store
+        except ImportError:  # audit lands separately; bench what exists
+            audit_store = None
+        if audit_store is not None:
+            secs, _ = _timed(lambda: audit_store(store))
+            out[f"{tag}_audit_s"] = round(secs, 2)
+        if csv_import:
+            out.update(_bench_csv(store, workdir, tag))
+    out[f"{tag}_db_file_bytes"] = db.stat().st_size
+    if pages:
+        out.update(_bench_pages(db, tag))
+    return out
+
+
+def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
+    """Export the current data as a template CSV, then import it into a new file."""
+    from .ingest import commit, read_file
+    from .ingest.template import frame_from_store
+
+    csv = workdir / f"bench-{tag}.csv"
+    frame_from_store(store).to_csv(csv, index=False, encoding="utf-8-sig")
+    target = workdir / f"bench-{tag}-import.duckdb"
+
+    def run():
+        result = read_file(csv.name, csv.read_bytes())
+        if not result.ok:
+            raise RuntimeError("; ".join(map(str, result.errors[:3])))
+        with Store(target) as s:
+            commit(s, [result])
+        return len(result.frames.children["indicators"])
+
+    secs, n = _timed(run)
+    return {f"{tag}_csv_bytes": csv.stat().st_size, f"{tag}_csv_import_s": round(secs, 2),
+            f"{tag}_csv_import_rows_per_s": round(n / secs)}
+
+
+def _bench_pages(db: Path, tag: str) -> dict:
+    """One rerun of each page (AppTest) in a child process, so its peak memory
+    is the dashboard's and not this process's."""
+    code = ("import json,sys; from perfeval.ui.bench import bench_pages; "
+            "print(json.dumps(bench_pages(sys.argv[1])))")
+    proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"页面计时失败：{proc.stderr.strip().splitlines()[-1:]}")
+    timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = {f"{tag}_page_{name}_s": round(secs, 3) for name, secs in timings.items()}
+    # ru_maxrss of children is in KiB on Linux: the largest child so far.
+    out[f"{tag}_pages_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return out
+
+
+def _tag(rows: int) -> str:
+    return f"{rows // 1_000_000}m" if rows >= 1_000_000 else f"{rows // 1000}k"
+
+
+def run(sizes: list[int], *, csv_rows: int, page_sizes: list[int], keep: Path | None) -> dict:
+    out: dict[str, float | int] = {}
+    with tempfile.TemporaryDirectory(prefix="perfeval-bench-") as tmp:
+        workdir = keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for rows in sizes:
+            out.update(bench_size(rows, workdir, csv_import=rows == csv_rows,
+                                  pages=rows in page_sizes))
+    return out
+
+
+def cmd_bench(args) -> int:
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
+    pages = [int(s) for s in args.pages.split(",")] if args.pages else sizes
+    figures = run(sizes, csv_rows=args.csv_rows, page_sizes=pages,
+                  keep=Path(args.keep) if args.keep else None)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        width = max(map(len, figures))
+        for key, value in figures.items():
+            print(f"{key:<{width}}  {value:,}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    s = sub.add_parser("bench", help="性能基准 / benchmarks on synthetic databases")
+    s.add_argument("--sizes", default="10000,1000000",
+                   help="指标行数，逗号分隔（默认 10000,1000000；完整基准加 10000000）")
+    s.add_argument("--pages", help="对哪些规模计时页面（默认全部）")
+    s.add_argument("--csv-rows", type=int, default=1_000_000, help="对该规模计时 CSV 导入")
+    s.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+    s.add_argument("--keep", help="保留生成的数据库到该目录")
+    s.set_defaults(func=cmd_bench)
