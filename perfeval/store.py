@@ -136,6 +136,24 @@ CREATE INDEX evaluations_key ON evaluations (dept_id, year, scope, project);
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "初始结构", _V1),
     (2, "评价检索索引", _V2),
+    # Version 3: computed scores per (evaluation, scheme); columns documented in scoring.py.
+    (3, "评分结果", """
+CREATE TABLE eval_scores (
+    eval_id BIGINT NOT NULL, scheme VARCHAR NOT NULL, scheme_hash VARCHAR NOT NULL,
+    exec_rate DOUBLE, exec_weight DOUBLE, exec_score DOUBLE,
+    output_weight DOUBLE, output_score DOUBLE, effect_weight DOUBLE, effect_score DOUBLE,
+    satisfaction_weight DOUBLE, satisfaction_score DOUBLE,
+    max_score DOUBLE, total DOUBLE, grade VARCHAR, self_score DOUBLE, gap DOUBLE,
+    indicator_count INTEGER, unmet_count INTEGER, over_count INTEGER, unreadable_count INTEGER,
+    weight_basis VARCHAR, source_weight_sum DOUBLE, computed_at TIMESTAMP,
+    PRIMARY KEY (eval_id, scheme)
+);
+CREATE TABLE indicator_scores (
+    ind_id BIGINT NOT NULL, eval_id BIGINT NOT NULL, scheme VARCHAR NOT NULL,
+    weight DOUBLE, score DOUBLE, lost DOUBLE, rule VARCHAR,
+    over_achieved BOOLEAN, met_computed BOOLEAN
+);
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
