@@ -244,8 +244,14 @@ def _texts(rng, ekeys: np.ndarray) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[FRAME_COLUMNS["findings"]]
 
 
+# Indicators one generated evaluation holds on average (measured: goals of
+# 1–12 indicators, minus repeated names within a goal).
+MEASURED_INDICATORS_PER_EVAL = 64
+
+
 def departments_for_scale(indicator_rows: int, years: int = len(YEARS)) -> int:
-    return max(DEFAULT_DEPARTMENTS, round(indicator_rows / (years * INDICATORS_PER_EVAL)))
+    return max(DEFAULT_DEPARTMENTS,
+               round(indicator_rows / (years * MEASURED_INDICATORS_PER_EVAL)))
 
 
 def build_demo(store: Store, *, scale: int | None = None, seed: int = 2024,
