@@ -1,0 +1,994 @@
+"""Read the official self-evaluation form workbooks (项目支出 / 部门整体 自评表).
+
+Units fill in the forms of 财预〔2020〕10号 附件1 and their provincial
+variants, one worksheet (or one workbook) per project. The reader finds the
+blocks by their header words, never by fixed addresses:
+
+- the header labels 项目名称 / 主管部门 / 实施单位 (or 部门（单位）名称) and the
+  year in the title, ``（2021年度）``;
+- the funds block, whose header row holds 全年预算数/调整后预算数 and
+  全年执行数/预算执行数 beside 年初预算数, 执行率, 分值/权重 or 得分; its rows
+  (年度资金总额, 其中：当年财政拨款, 上年结转资金, 其他资金, 基本支出, 项目支出)
+  become budget lines in 万元;
+- the goal block 预期目标 | 实际完成情况 (Sichuan: 项目年度目标 | 年度目标完成情况);
+- the indicator block 一级指标 | 二级指标 | 三级指标 | 年度指标值 (年初目标值;
+  Sichuan/Yunnan 指标性质 + 指标值 + 度量单位) | 实际完成值 (完成值) | 分值 (权重)
+  | 得分 | 偏差原因, ending at the 总分/合计 row;
+- the text boxes 评价结论 / 存在问题 / 改进措施 / 上年度自评结果应用.
+
+Merged cells are followed (every cell of a merge reads the top-left value);
+where the file carries no merge information (some .xls), the last non-empty
+一级/二级指标 is carried down, which reads merged cells the same way.
+
+Beyond the central form, a sheet written by :mod:`perfeval.formwriter` may
+carry several goals: goal rows start ``目标N：`` in the goal block and a
+full-width row ``目标N：名称`` in the indicator block opens each goal's
+indicators.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+
+from ..model import (
+    BudgetLine,
+    Department,
+    Evaluation,
+    Goal,
+    Indicator,
+    PerfevalError,
+    normalize_category,
+    sha256_bytes,
+)
+
+
+class FormError(PerfevalError):
+    """A form that cannot be read; the message names file, sheet and cell."""
+
+
+@dataclass
+class FileResult:
+    """What one input file gave: evaluations, or errors that stop it."""
+
+    name: str
+    evaluations: list[Evaluation] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    written: int = 0  # evaluations of this file written to the store
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+DEFAULT_GOAL_NAME = "年度总体目标"
+
+# Limits for zips: a forms archive from a district is a few MB; these stop a
+# zip bomb long before it fills memory.
+MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_ZIP_MEMBERS = 5000
+# A form is small; a sheet beyond this is data, not a form, and is cut here.
+MAX_ROWS = 2000
+MAX_COLS = 60
+
+
+# --------------------------------------------------------------------------
+# Cell texts
+# --------------------------------------------------------------------------
+
+_PAREN = re.compile(r"[（(][^（()）]*[)）]")
+
+
+def _norm(text) -> str:
+    """A header/label text reduced for matching: NFKC, no spaces, no (…)."""
+    if text is None:
+        return ""
+    t = unicodedata.normalize("NFKC", str(text))
+    t = "".join(t.split())
+    t = _PAREN.sub("", t)
+    return t.rstrip(":：")
+
+
+_PLACEHOLDER = re.compile(
+    r"^(?:[—\-－_/／\\…\.。、·,，~～*＊]+"  # dashes, slashes, dots
+    r"|指标\s*[0-9一二三四五六七八九十]+"  # 指标1, 指标二
+    r"|[一二三]级指标|指标名称|x+|X+)$"
+)
+
+
+def is_placeholder(text: str | None) -> bool:
+    """True for the template fillers that mean "nothing here"."""
+    if text is None:
+        return True
+    t = unicodedata.normalize("NFKC", str(text)).strip()
+    if not t:
+        return True
+    # Instructions left in a text box: "...（200字以内）".
+    return bool(_PLACEHOLDER.match(t)) or "字以内" in t
+
+
+def _fmt_number(v: float) -> str:
+    return f"{v:.10g}"
+
+
+def _text(v) -> str | None:
+    """The cell as display text, None when empty or a placeholder."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        v = _fmt_number(v)
+    t = str(v).replace("\r\n", "\n").strip()
+    return None if is_placeholder(t) else t
+
+
+_AMOUNT = re.compile(r"^([-+]?\d+(?:\.\d+)?)(亿元|亿|万元|万|元)?$")
+_NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)(分|%)?$")
+
+
+def _clean_number_text(v) -> str:
+    t = unicodedata.normalize("NFKC", str(v))
+    return "".join(t.split()).replace(",", "").replace("¥", "").replace("￥", "")
+
+
+def parse_amount(v, factor: float = 1.0) -> float | None:
+    """An amount in 万元: ``150万``, ``150万元``, ``7.29``, ``1,500,000元``.
+
+    A bare number is in the block's unit (``factor`` converts it to 万元).
+    Raises ValueError on text that is no amount.
+    """
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v) * factor
+    if is_placeholder(v):
+        return None
+    m = _AMOUNT.match(_clean_number_text(v))
+    if not m:
+        raise ValueError(v)
+    n = float(m.group(1))
+    unit = m.group(2)
+    if unit in ("万元", "万"):
+        return n
+    if unit == "元":
+        return n / 10000
+    if unit in ("亿元", "亿"):
+        return n * 10000
+    return n * factor
+
+
+def parse_number(v) -> float | None:
+    """A 分值/得分: ``20``, ``18.5``, ``20分``. Raises ValueError otherwise."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if is_placeholder(v):
+        return None
+    m = _NUMBER.match(_clean_number_text(v))
+    if not m or m.group(2) == "%":
+        raise ValueError(v)
+    return float(m.group(1))
+
+
+def parse_rate(v) -> float | None:
+    """An 执行率 as a fraction: ``83.5%``, ``0.835``, ``83.5``."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        n = float(v)
+        return n / 100 if n > 1.5 else n
+    if is_placeholder(v):
+        return None
+    t = _clean_number_text(v)
+    m = re.match(r"^([-+]?\d+(?:\.\d+)?)(%)?$", t)
+    if not m:
+        raise ValueError(v)
+    n = float(m.group(1))
+    return n / 100 if m.group(2) or n > 1.5 else n
+
+
+def cell_name(row: int, col: int) -> str:
+    """Excel address of 0-based (row, col): (11, 2) → ``C12``."""
+    letters = ""
+    c = col + 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
+
+
+# --------------------------------------------------------------------------
+# Sheets as grids
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Grid:
+    """One worksheet's cells; merged cells resolve to their top-left value."""
+
+    file: str
+    sheet: str
+    cells: list[list]  # raw values: str | float | None, only at merge origins
+    merged_to: dict[tuple[int, int], tuple[int, int]]  # covered cell → origin
+
+    @property
+    def nrows(self) -> int:
+        return len(self.cells)
+
+    @property
+    def ncols(self) -> int:
+        return max((len(r) for r in self.cells), default=0)
+
+    def raw(self, r: int, c: int):
+        if (r, c) in self.merged_to or r >= len(self.cells) or c >= len(self.cells[r]):
+            return None
+        return self.cells[r][c]
+
+    def value(self, r: int, c: int):
+        r0, c0 = self.merged_to.get((r, c), (r, c))
+        if r0 >= len(self.cells) or c0 >= len(self.cells[r0]):
+            return None
+        return self.cells[r0][c0]
+
+    def where(self, r: int | None, c: int | None = None) -> str:
+        place = f"文件 {self.file} 工作表“{self.sheet}”"
+        if r is None:
+            return place
+        if c is None:
+            return f"{place} 第 {r + 1} 行"
+        return f"{place} 第 {r + 1} 行 {cell_name(r, c)}"
+
+    def error(self, r: int | None, c: int | None, what: str) -> FormError:
+        return FormError(f"{self.where(r, c)}：{what}")
+
+
+def _clean_cell(v, percent: bool = False):
+    if v is None or isinstance(v, bool):
+        return None if v is None else ("是" if v else "否")
+    if isinstance(v, int | float):
+        if percent:
+            return _fmt_number(float(v) * 100) + "%"
+        return float(v)
+    if isinstance(v, datetime):
+        return v.date().isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    t = str(v).strip()
+    return t or None
+
+
+def _merges_to_map(ranges: Iterable[tuple[int, int, int, int]]) -> dict:
+    merged: dict[tuple[int, int], tuple[int, int]] = {}
+    for r0, c0, r1, c1 in ranges:
+        r1, c1 = min(r1, MAX_ROWS - 1), min(c1, MAX_COLS - 1)
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    merged[(r, c)] = (r0, c0)
+    return merged
+
+
+def _grids_openpyxl(name: str, data: bytes) -> list[Grid]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    grids = []
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        cells = []
+        for row in ws.iter_rows(max_row=min(ws.max_row, MAX_ROWS),
+                                max_col=min(ws.max_column, MAX_COLS)):
+            cells.append([_clean_cell(c.value, "%" in (c.number_format or ""))
+                          for c in row])
+        ranges = [(m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1)
+                  for m in ws.merged_cells.ranges]
+        grids.append(Grid(name, ws.title, cells, _merges_to_map(ranges)))
+    wb.close()
+    return grids
+
+
+def _grids_calamine(name: str, data: bytes) -> list[Grid]:
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    grids = []
+    for sheet_name in wb.sheet_names:
+        sheet = wb.get_sheet_by_name(sheet_name)
+        rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS)
+        cells = [[_clean_cell(v if v != "" else None) for v in r[:MAX_COLS]] for r in rows]
+        ranges = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+        grids.append(Grid(name, sheet_name, cells, _merges_to_map(ranges)))
+    return grids
+
+
+def load_grids(path: Path, data: bytes | None = None, *, engine: str | None = None) -> list[Grid]:
+    """The sheets of a workbook: openpyxl for .xlsx, python-calamine for .xls."""
+    name = Path(path).name
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormError(f"无法读取文件 {path}：{exc.strerror or exc}") from exc
+    engine = engine or ("calamine" if Path(path).suffix.lower() == ".xls" else "openpyxl")
+    try:
+        if engine == "calamine":
+            return _grids_calamine(name, data)
+        return _grids_openpyxl(name, data)
+    except FormError:
+        raise
+    except Exception as exc:  # any reader failure means "not a readable workbook"
+        raise FormError(f"文件 {name} 不是可读取的 Excel 工作簿（{type(exc).__name__}）。"
+                        "请确认文件未损坏，且为 .xlsx 或 .xls 格式。") from exc
+
+
+# --------------------------------------------------------------------------
+# Header words
+# --------------------------------------------------------------------------
+
+# Indicator block columns: key → header texts (after _norm).
+IND_HEADERS = {
+    "l1": ("一级指标",),
+    "l2": ("二级指标",),
+    "name": ("三级指标", "指标名称"),
+    "nature": ("指标性质",),
+    "target": ("年度指标值", "年初目标值", "指标值", "目标值", "年度目标值", "预期指标值",
+               "年初指标值", "计划指标值"),
+    "unit": ("度量单位", "计量单位", "单位"),
+    "actual": ("实际完成值", "完成值", "全年实际值", "实际值", "全年完成值", "实际完成情况"),
+    "weight": ("分值", "权重"),
+    "score": ("得分", "自评得分"),
+    "reason": ("偏差原因分析及改进措施", "未完成原因分析", "偏差原因分析", "偏差原因",
+               "未完成原因分析及改进措施", "原因分析及改进措施", "未完成原因和改进措施",
+               "偏差原因分析及改进措施说明"),
+}
+
+BUDGET_HEADERS = {
+    "initial": ("年初预算数", "年初预算"),
+    "budget": ("全年预算数", "调整后预算数", "调整后预算", "全年预算", "预算数"),
+    "executed": ("全年执行数", "预算执行数", "执行数", "实际执行数", "全年实际执行数"),
+    "weight": ("分值", "权重"),
+    "rate": ("执行率", "预算执行率", "资金执行率"),
+    "score": ("得分",),
+    "reason": ("原因", "偏差原因", "原因说明", "偏差原因分析", "执行偏差原因"),
+}
+
+GOAL_HEADERS = {
+    "expected": ("预期目标", "项目年度目标", "年度目标", "总体目标", "年度预期目标"),
+    "achieved": ("实际完成情况", "年度目标完成情况", "目标完成情况", "完成情况",
+                 "年度总体目标完成情况"),
+}
+
+LABELS = {
+    "project": ("项目名称",),
+    "authority": ("主管部门", "主管部门名称"),
+    "unit": ("实施单位", "实施单位名称"),
+    "dept": ("部门名称", "单位名称", "部门", "预算部门", "部门单位名称"),
+    "conclusion": ("评价结论", "自评结论", "总体评价结论"),
+    "problems": ("存在问题", "存在的问题", "存在问题及原因", "存在的问题和原因",
+                 "存在的问题及原因"),
+    "measures": ("改进措施", "下一步改进措施", "改进意见", "改进措施及建议",
+                 "下一步改进措施及建议"),
+    "result_use": ("上年度自评结果应用", "结果应用", "自评结果应用", "上年度绩效自评结果应用"),
+}
+ALL_LABEL_TEXTS = {t for texts in LABELS.values() for t in texts}
+
+TOTAL_ROW_WORDS = ("总分", "合计", "总计", "自评总分", "综合得分", "自评得分")
+
+# Budget row label → line code; the first word found wins, most specific first.
+LINE_WORDS = (
+    ("basic", ("基本支出",)),
+    ("project", ("项目支出",)),
+    ("carryover", ("上年结转",)),
+    ("fiscal", ("财政拨款", "财政资金", "一般公共预算")),
+    ("other", ("其他资金", "财政专户", "单位资金", "社会资金")),
+    ("total", ("资金总额", "总额", "合计", "总计")),
+)
+
+_YEAR_PAREN = re.compile(r"[（(]\s*(\d{4})\s*年度?\s*[）)]")
+_YEAR_WORD = re.compile(r"(\d{4})\s*年度")
+_GOAL_SEP = re.compile(r"^目标\s*(\d+)\s*[:：]\s*(.*)$", re.S)
+_YUAN_UNIT = re.compile(r"[（(]\s*元\s*[）)]|单位\s*[:：]\s*元")
+
+
+def _header_map(grid: Grid, r: int, headers: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Columns of a header row: key → first column whose text is one of its words."""
+    found: dict[str, int] = {}
+    for c in range(grid.ncols):
+        t = _norm(grid.raw(r, c))
+        if not t:
+            continue
+        for key, words in headers.items():
+            if key not in found and t in words:
+                found[key] = c
+                break
+    return found
+
+
+def _row_texts(grid: Grid, r: int) -> list[str]:
+    return [_norm(grid.raw(r, c)) for c in range(grid.ncols) if grid.raw(r, c) is not None]
+
+
+def _find_rows(grid: Grid, test) -> list[int]:
+    return [r for r in range(grid.nrows) if test(set(_row_texts(grid, r)))]
+
+
+def _is_ind_header(texts: set[str]) -> bool:
+    return "一级指标" in texts and bool(texts & {"三级指标", "指标名称"})
+
+
+def _is_budget_header(texts: set[str]) -> bool:
+    has = {k for k, words in BUDGET_HEADERS.items() if texts & set(words)}
+    return {"budget", "executed"} <= has and bool(has & {"initial", "rate", "weight", "score"})
+
+
+def _is_goal_header(texts: set[str]) -> bool:
+    return bool(texts & set(GOAL_HEADERS["expected"])) and bool(
+        texts & set(GOAL_HEADERS["achieved"]))
+
+
+# --------------------------------------------------------------------------
+# The cheap check
+# --------------------------------------------------------------------------
+
+
+def _looks_like_texts(texts: set[str]) -> bool:
+    return ("一级指标" in texts
+            and bool(texts & {"三级指标", "年度指标值", "年初目标值", "指标值"})
+            and bool(texts & {"项目名称", "部门名称", "单位名称", "部门单位名称"}))
+
+
+def looks_like_form(path: Path | str, data: bytes | None = None) -> bool:
+    """Whether any sheet holds a form's header words (一级指标, 三级指标 or 指标值,
+    项目名称 or 部门名称). Reads cell values only (python-calamine), no layout."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        src = io.BytesIO(data) if data is not None else io.BytesIO(Path(path).read_bytes())
+        wb = CalamineWorkbook.from_filelike(src)
+        for sheet_name in wb.sheet_names:
+            rows = wb.get_sheet_by_name(sheet_name).to_python(nrows=200)
+            texts = {_norm(v) for row in rows for v in row[:MAX_COLS]
+                     if isinstance(v, str) and v}
+            if _looks_like_texts(texts):
+                return True
+    except Exception:  # unreadable → not a form; the real reader reports why
+        return False
+    return False
+
+
+# --------------------------------------------------------------------------
+# One sheet → one evaluation
+# --------------------------------------------------------------------------
+
+
+class _SheetReader:
+    def __init__(self, grid: Grid, department: str | None, year: int | None,
+                 warnings: list[str]):
+        self.g = grid
+        self.default_department = department
+        self.default_year = year
+        self.warnings = warnings
+        self.unparsed: list[str] = []
+
+    # -- helpers ------------------------------------------------------------
+    def warn(self, r: int, c: int | None, what: str) -> None:
+        self.warnings.append(f"{self.g.where(r, c)}：{what}")
+
+    def labels(self, stop_row: int | None = None) -> dict[str, tuple[int, int, str | None]]:
+        """Label key → (row, col, value to its right), first occurrence wins."""
+        g = self.g
+        out: dict[str, tuple[int, int, str | None]] = {}
+        for r in range(g.nrows if stop_row is None else stop_row):
+            for c in range(g.ncols):
+                t = _norm(g.raw(r, c))
+                if not t or t not in ALL_LABEL_TEXTS:
+                    continue
+                key = next(k for k, words in LABELS.items() if t in words)
+                if key in out:
+                    continue
+                value = None
+                for c2 in range(c + 1, g.ncols):
+                    v = g.raw(r, c2)
+                    if v is None:
+                        continue
+                    if _norm(v) not in ALL_LABEL_TEXTS:
+                        value = _text(v)
+                    break
+                out[key] = (r, c, value)
+        return out
+
+    def year(self, before_row: int) -> int:
+        g = self.g
+        for pattern in (_YEAR_PAREN, _YEAR_WORD):
+            for r in range(min(before_row, g.nrows)):
+                for c in range(g.ncols):
+                    v = g.raw(r, c)
+                    if isinstance(v, str):
+                        m = pattern.search(unicodedata.normalize("NFKC", v))
+                        if m and 2000 <= int(m.group(1)) <= 2100:
+                            return int(m.group(1))
+        if self.default_year:
+            return self.default_year
+        raise self.g.error(None, None, "未找到年度：标题中应写明如“（2021年度）”。")
+
+    def number(self, r: int, c: int | None, what: str, parse=parse_number) -> float | None:
+        if c is None:
+            return None
+        v = self.g.value(r, c)
+        try:
+            return parse(v)
+        except ValueError:
+            raise self.g.error(r, c, f"{what}“{v}”不是数字") from None
+
+    # -- blocks -------------------------------------------------------------
+    def budget(self, hdr: int, end: int) -> list[BudgetLine]:
+        g = self.g
+        cols = _header_map(g, hdr, BUDGET_HEADERS)
+        factor = 1.0
+        for r in range(hdr + 1):
+            for c in range(g.ncols):
+                v = g.raw(r, c)
+                if isinstance(v, str) and _YUAN_UNIT.search(unicodedata.normalize("NFKC", v)):
+                    factor = 1 / 10000
+        first_num = min(cols[k] for k in ("initial", "budget", "executed") if k in cols)
+        lines: dict[str, BudgetLine] = {}
+        rates: dict[str, tuple[int, float]] = {}
+        for r in range(hdr + 1, end):
+            label = next((_norm(g.raw(r, c)) for c in range(first_num - 1, -1, -1)
+                          if _text(g.raw(r, c))), "")
+            line = next((code for code, words in LINE_WORDS if any(w in label for w in words)),
+                        None)
+            if line is None:
+                try:
+                    stray = any(parse_amount(g.value(r, cols[k]), factor) is not None
+                                for k in ("initial", "budget", "executed") if k in cols)
+                except ValueError:  # words under the amount columns: another section
+                    break
+                if stray:
+                    self.warn(r, None, f"未识别的资金行“{label}”，已忽略")
+                    continue
+                if label:  # a new section: the funds block has ended
+                    break
+                continue
+            amounts = {k: self.number(r, cols.get(k), BUDGET_NAMES[k],
+                                      lambda v: parse_amount(v, factor))
+                       for k in ("initial", "budget", "executed")}
+            weight = self.number(r, cols.get("weight"), "分值")
+            score = self.number(r, cols.get("score"), "得分")
+            reason = _text(g.value(r, cols["reason"])) if "reason" in cols else None
+            if all(v is None for v in (*amounts.values(), weight, score)):
+                continue
+            rate = self.number(r, cols.get("rate"), "执行率", parse_rate)
+            if rate is not None:
+                rates[line] = (r, rate)
+            if line in lines:  # 财政专户 + 单位资金 + 其他资金 all count as other
+                old = lines[line]
+                for k, v in amounts.items():
+                    if v is not None:
+                        setattr(old, k, (getattr(old, k) or 0.0) + v)
+                continue
+            lines[line] = BudgetLine(line, budget=amounts["budget"], executed=amounts["executed"],
+                                     initial=amounts["initial"], weight=weight, score=score,
+                                     reason=reason)
+        for line, (r, rate) in rates.items():
+            computed = lines[line].rate
+            if computed is not None and abs(computed - rate) > 0.0005:
+                self.warn(r, cols.get("rate"), f"填报执行率 {rate:.2%} 与 执行数/预算数 "
+                                               f"{computed:.2%} 不符")
+        return list(lines.values())
+
+    def goal_rows(self, hdr: int, end: int) -> list[tuple[int | None, str | None, str | None]]:
+        g = self.g
+        cols = _header_map(g, hdr, GOAL_HEADERS)
+        ce, ca = cols["expected"], cols["achieved"]
+        lo, hi = min(ce, ca), max(ce, ca)
+
+        def first_text(r: int, c0: int, c1: int) -> str | None:
+            for c in range(c0, c1):
+                if g.raw(r, c) is not None:
+                    return _text(g.raw(r, c))
+            return _text(g.value(r, c0))
+
+        rows = []
+        for r in range(hdr + 1, end):
+            left = first_text(r, lo, hi)
+            right = first_text(r, hi, g.ncols)
+            if left is not None and left == right:  # a full-width section row
+                break
+            if left and re.match(r"^\d+\s*[.．、]\s*项目", left) and not right and len(left) < 20:
+                break
+            exp, ach = (left, right) if ce < ca else (right, left)
+            if exp is None and ach is None:
+                continue
+            no = None
+            if exp and (m := _GOAL_SEP.match(exp)):
+                no, exp = int(m.group(1)), (m.group(2).strip() or None)
+            rows.append((no, exp, ach))
+        return rows
+
+    def indicators(self, hdr: int, end: int):
+        """Indicator rows → (goal separators, indicators by goal no, self score, end row)."""
+        g = self.g
+        cols = _header_map(g, hdr, IND_HEADERS)
+        for need in ("l1", "name"):
+            if need not in cols:
+                raise g.error(hdr, None, f"指标表头缺少“{IND_HEADERS[need][0]}”")
+        if "target" not in cols:
+            raise g.error(hdr, None, "指标表头缺少“年度指标值”（或“年初目标值”“指标值”）")
+        if "actual" not in cols:
+            raise g.error(hdr, None, "指标表头缺少“实际完成值”（或“完成值”）")
+        first_col = cols["l1"]
+        weight_col = cols.get("weight", g.ncols)
+        seps: list[tuple[int, str]] = []
+        by_goal: dict[int | None, list[Indicator]] = {}
+        current_goal: int | None = None
+        last_l1 = last_l2 = None
+        self_score = None
+        r = hdr + 1
+        while r < end:
+            texts = [_norm(g.value(r, c)) for c in range(min(weight_col, g.ncols))]
+            if any(t in TOTAL_ROW_WORDS for t in texts):
+                self_score = self.number(r, cols.get("score"), "总分")
+                r += 1
+                break
+            row_texts = [_norm(g.raw(r, c)) for c in range(g.ncols)]
+            if any(t in ALL_LABEL_TEXTS for t in row_texts):
+                break
+            sep = _text(g.value(r, first_col))
+            if sep and (m := _GOAL_SEP.match(sep)) and sep == _text(g.value(r, cols["name"])):
+                current_goal = int(m.group(1))
+                seps.append((current_goal, m.group(2).strip() or DEFAULT_GOAL_NAME))
+                last_l1 = last_l2 = None
+                r += 1
+                continue
+            l1_raw = g.value(r, cols["l1"])
+            if l1_raw is not None:
+                l1 = _text(l1_raw)
+                if l1 != last_l1:
+                    last_l2 = None
+                last_l1 = l1
+            if "l2" in cols:
+                l2_raw = g.value(r, cols["l2"])
+                if l2_raw is not None:  # an explicit placeholder clears the carry
+                    last_l2 = _text(l2_raw)
+            name = _text(g.value(r, cols["name"]))
+            if name is None:
+                r += 1
+                continue
+            category = normalize_category(last_l1)
+            if category is None:
+                cells = " | ".join(str(g.value(r, c)) for c in range(g.ncols)
+                                   if g.value(r, c) is not None)
+                self.warn(r, cols["l1"], f"一级指标“{last_l1 or ''}”不是产出/效益/满意度，该行未读入")
+                self.unparsed.append(cells)
+                r += 1
+                continue
+            sub = _subcategory(last_l2)
+            if sub is None and _norm(last_l1).startswith("成本"):
+                sub = "成本"
+            target = self.target(r, cols)
+            actual = _text(g.value(r, cols["actual"]))
+            unit = _text(g.value(r, cols["unit"])) if "unit" in cols else None
+            if unit and actual and re.fullmatch(r"[-+]?\d+(?:\.\d+)?", actual):
+                actual += unit
+            cells = [g.value(r, c) for c in range(first_col, g.ncols)]
+            source = " | ".join("" if v is None else (_fmt_number(v) if isinstance(v, float)
+                                                      else str(v)) for v in cells).rstrip(" |")
+            by_goal.setdefault(current_goal, []).append(Indicator(
+                category=category, name=name, target=target, actual=actual, subcategory=sub,
+                weight=self.number(r, cols.get("weight"), "分值"),
+                score=self.number(r, cols.get("score"), "得分"),
+                reason=_text(g.value(r, cols["reason"])) if "reason" in cols else None,
+                source_text=f"{g.sheet}!{r + 1}: {source}"))
+            r += 1
+        return seps, by_goal, self_score, r
+
+    def target(self, r: int, cols: dict[str, int]) -> str | None:
+        """年度指标值; Sichuan/Yunnan combine 指标性质 + 指标值 + 度量单位 (≥95%)."""
+        g = self.g
+        value = _text(g.value(r, cols["target"]))
+        if "nature" not in cols and "unit" not in cols:
+            return value
+        nature = unicodedata.normalize("NFKC", _text(g.value(r, cols["nature"])) or "") \
+            if "nature" in cols else ""
+        nature = {">=": "≥", "<=": "≤", "＝": "="}.get(nature, nature)
+        unit = _text(g.value(r, cols["unit"])) if "unit" in cols else None
+        if value is None:
+            return None
+        numeric = re.fullmatch(r"[-+]?\d+(?:\.\d+)?", value) is not None
+        if not numeric:  # 定性: the value is the words
+            return value
+        text = value + (unit or "")
+        if nature in ("≥", "≤", ">", "<"):
+            return nature + text
+        if nature == "=" and float(value) == 0:
+            # "= 0" is the only equality that scores differently from "at least".
+            return "=" + text
+        return text
+
+    def texts(self, labels: dict) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key in ("conclusion", "problems", "measures", "result_use"):
+            if key in labels and labels[key][2]:
+                out[key] = [t.strip() for t in labels[key][2].split("\n") if t.strip()]
+        return out
+
+    # -- the sheet ----------------------------------------------------------
+    def read(self) -> Evaluation | None:
+        g = self.g
+        ind_rows = _find_rows(g, _is_ind_header)
+        if not ind_rows:
+            return None
+        if len(ind_rows) > 1:
+            raise g.error(ind_rows[1], None, "一个工作表中有多个指标表头；请每个项目一个工作表")
+        ind_hdr = ind_rows[0]
+        budget_rows = [r for r in _find_rows(g, _is_budget_header) if r < ind_hdr]
+        goal_rows_hdr = [r for r in _find_rows(g, _is_goal_header) if r < ind_hdr]
+        labels = self.labels()
+        starts = sorted({ind_hdr, *budget_rows, *goal_rows_hdr})
+
+        def block_end(r: int) -> int:
+            return next((s for s in starts if s > r), g.nrows)
+
+        first_block = starts[0]
+        year = self.year(first_block)
+        title = " ".join(str(g.raw(r, c)) for r in range(first_block) for c in range(g.ncols)
+                         if isinstance(g.raw(r, c), str))
+        if "project" in labels:
+            scope = "项目"
+            r, c, project = labels["project"]
+            if not project:
+                raise g.error(r, c, "“项目名称”后未填写项目名称")
+            dept = next((labels[k][2] for k in ("authority", "unit", "dept")
+                         if k in labels and labels[k][2]), None) or self.default_department
+            if not dept:
+                r, c, _ = labels.get("authority") or labels.get("unit") or labels["project"]
+                raise g.error(r, c, "未填写“主管部门”或“实施单位”，也未指定部门名称")
+        elif "dept" in labels or "部门整体" in title or "整体支出" in title:
+            scope, project = "部门整体", ""
+            dept = (labels["dept"][2] if "dept" in labels else None) or self.default_department
+            if not dept:
+                r, c, _ = labels.get("dept", (0, None, None))
+                raise g.error(r, c, "未填写“部门（单位）名称”，也未指定部门名称")
+        else:
+            raise g.error(ind_hdr, None, "未找到“项目名称”或“部门（单位）名称”")
+
+        budget = self.budget(budget_rows[0], block_end(budget_rows[0])) if budget_rows else []
+        goal_rows = (self.goal_rows(goal_rows_hdr[0], block_end(goal_rows_hdr[0]))
+                     if goal_rows_hdr else [])
+        seps, by_goal, self_score, _ = self.indicators(ind_hdr, g.nrows)
+        goals = _assemble_goals(goal_rows, seps, by_goal)
+        texts = self.texts(labels)
+        unparsed = list(self.unparsed)
+        unparsed += [f"评价结论：{t}" for t in texts.get("conclusion", [])]
+        if not any(gl.indicators for gl in goals):
+            self.warn(ind_hdr, None, "指标表中没有填写任何指标")
+        return Evaluation(
+            department=Department(dept), year=year, scope=scope, project=project,
+            self_score=self_score, budget=budget, goals=goals,
+            problems=texts.get("problems", []), measures=texts.get("measures", []),
+            result_use=texts.get("result_use", []), unparsed=unparsed)
+
+
+BUDGET_NAMES = {"initial": "年初预算数", "budget": "全年预算数", "executed": "全年执行数"}
+
+
+def _subcategory(text: str | None) -> str | None:
+    if not text:
+        return None
+    t = "".join(unicodedata.normalize("NFKC", text).split())
+    return t.removesuffix("指标") or None
+
+
+def _assemble_goals(rows, seps, by_goal) -> list[Goal]:
+    goals: dict[int, Goal] = {}
+    loose_exp: list[str] = []
+    loose_ach: list[str] = []
+    for no, name in seps:
+        goals.setdefault(no, Goal(no, name))
+    for no, exp, ach in rows:
+        if no is None:
+            loose_exp += [exp] if exp else []
+            loose_ach += [ach] if ach else []
+            continue
+        goal = goals.setdefault(no, Goal(no, DEFAULT_GOAL_NAME))
+        goal.expected, goal.achieved = exp, ach
+    loose_inds = by_goal.get(None, [])
+    if loose_exp or loose_ach or loose_inds:
+        no = 1 if 1 not in goals else max(goals) + 1
+        goals[no] = Goal(no, DEFAULT_GOAL_NAME, "\n".join(loose_exp) or None,
+                         "\n".join(loose_ach) or None, list(loose_inds))
+    for no, inds in by_goal.items():
+        if no is not None:
+            goals[no].indicators.extend(inds)
+    return [goals[n] for n in sorted(goals)]
+
+
+def _missing_header_words(grids: Sequence[Grid]) -> list[str]:
+    texts = {_norm(v) for g in grids for row in g.cells for v in row if isinstance(v, str)}
+    wanted = [("一级指标",), ("三级指标", "指标名称"), ("年度指标值", "年初目标值", "指标值"),
+              ("实际完成值", "完成值"), ("项目名称", "部门名称", "单位名称")]
+    return ["/".join(f"“{w}”" for w in words) for words in wanted if not texts & set(words)]
+
+
+def read_form_workbook(path: Path, data: bytes | None = None, *,
+                       department: str | None = None, year: int | None = None,
+                       warnings: list[str] | None = None,
+                       engine: str | None = None) -> list[Evaluation]:
+    """Every form sheet of a workbook, one Evaluation each.
+
+    ``department`` names the unit when a project form leaves 主管部门 and
+    实施单位 empty; ``year`` is used when the title states none. Warnings
+    (unrecognised rows, a stated 执行率 that disagrees with B/A) are appended
+    to ``warnings``. Raises FormError naming file, sheet and cell.
+    """
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FormError(f"无法读取文件 {path}：{exc.strerror or exc}") from exc
+    grids = load_grids(path, data, engine=engine)
+    warnings = warnings if warnings is not None else []
+    evals = []
+    for grid in grids:
+        ev = _SheetReader(grid, department, year, warnings).read()
+        if ev is None:
+            continue
+        ev.source_name = path.name
+        ev.checksum = sha256_bytes(data)
+        evals.append(ev)
+    if not evals:
+        missing = _missing_header_words(grids)
+        what = ("未找到表头词语：" + "、".join(missing)) if missing else "没有工作表含完整的指标表头"
+        raise FormError(f"文件 {path.name} 既不是 perfeval 导入模板，也不是可识别的绩效自评表：{what}。")
+    keys = [ev.key for ev in evals]
+    dup = next((k for k in keys if keys.count(k) > 1), None)
+    if dup:
+        raise FormError(f"文件 {path.name} 中 {dup[0]} {dup[1]} 年度（{dup[3] or dup[2]}）"
+                        "出现在多个工作表中。")
+    return evals
+
+
+# --------------------------------------------------------------------------
+# Folders and zips
+# --------------------------------------------------------------------------
+
+
+def _zip_member_name(info: zipfile.ZipInfo) -> str:
+    name = info.filename
+    if not info.flag_bits & 0x800:  # no UTF-8 flag: Windows zips store GBK names
+        try:
+            name = name.encode("cp437").decode("gbk")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    # Never used as a path on disk; drop what could climb out of the archive.
+    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", "..", ".")]
+    return "/".join(parts)
+
+
+def _expand_zip(label: str, data: bytes) -> list[tuple[str, bytes]]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise FormError(f"压缩包 {label} 已损坏，无法打开。") from exc
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise FormError(f"压缩包 {label} 含 {len(infos)} 个文件，超过上限 {MAX_ZIP_MEMBERS}。")
+        if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL_BYTES:
+            raise FormError(f"压缩包 {label} 解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，已拒绝。")
+        out = []
+        total = 0
+        for info in infos:
+            name = _zip_member_name(info)
+            if not name or _skip_name(name):
+                continue
+            # The stated size may lie: read at most what is left of the budget.
+            with zf.open(info) as fh:
+                body = fh.read(MAX_ZIP_TOTAL_BYTES - total + 1)
+            total += len(body)
+            if total > MAX_ZIP_TOTAL_BYTES:
+                raise FormError(
+                    f"压缩包 {label} 解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，已拒绝。")
+            out.append((f"{label}/{name}", body))
+        return out
+
+
+def _skip_name(name: str) -> bool:
+    base = PurePosixPath(name).name
+    # Office lock files, macOS resource forks, hidden files.
+    return base.startswith(("~$", ".", "._")) or "__MACOSX" in name
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
+    """Files named, files under folders (recursively) and members of zips, as
+    (display name, bytes), in a stable order. Zips are read in memory, never
+    extracted to disk, within :data:`MAX_ZIP_TOTAL_BYTES` and
+    :data:`MAX_ZIP_MEMBERS`."""
+    out: list[tuple[str, bytes]] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file()
+                           and not _skip_name(str(f.relative_to(p))))
+            items = [(str(f.relative_to(p.parent)), f) for f in files]
+        elif p.exists():
+            items = [(p.name, p)]
+        else:
+            raise FormError(f"找不到文件或文件夹：{p}")
+        for label, f in items:
+            try:
+                body = f.read_bytes()
+            except OSError as exc:
+                raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
+            if f.suffix.lower() == ".zip":
+                out.extend(_expand_zip(label, body))
+            else:
+                out.append((label, body))
+    return out
+
+
+def read_form_file(name: str, data: bytes, *, department: str | None = None) -> FileResult:
+    """One named file: its evaluations or its errors (never raises FormError)."""
+    result = FileResult(name)
+    if Path(name).suffix.lower() not in EXCEL_SUFFIXES:
+        result.warnings.append(f"{name} 不是 Excel 工作簿（.xlsx/.xls），已跳过")
+        return result
+    try:
+        result.evaluations = read_form_workbook(Path(name), data, department=department,
+                                                warnings=result.warnings)
+    except PerfevalError as exc:
+        result.errors.append(str(exc))
+    return result
+
+
+def read_forms(paths: Iterable[str | Path], *, department: str | None = None) -> list[FileResult]:
+    """Read every form in the files, folders and zips given, one result per file.
+
+    A file's errors never stop the others. Two files giving the same
+    evaluation (department × year × scope × project) are an error on the later one.
+    """
+    results = [read_form_file(name, data, department=department)
+               for name, data in expand_inputs(paths)]
+    seen: dict[tuple, str] = {}
+    for res in results:
+        for ev in res.evaluations:
+            if ev.key in seen:
+                res.errors.append(
+                    f"{res.name}：{ev.department.name} {ev.year} 年度（{ev.project or ev.scope}）"
+                    f"与 {seen[ev.key]} 重复")
+            else:
+                seen[ev.key] = res.name
+        if res.errors:
+            res.evaluations = []
+    return results
+
+
+def import_paths(store, paths: Iterable[str | Path], *, skip_bad: bool = False,
+                 dry_run: bool = False, department: str | None = None,
+                 imported_by: str | None = None) -> list[FileResult]:
+    """Read the forms and write them with one ``store.write`` (one transaction).
+
+    With a bad file among them, nothing is written unless ``skip_bad``, which
+    writes the good files only. ``dry_run`` reads and checks without writing.
+    Each result's ``written`` says how many of its evaluations landed.
+    """
+    results = read_forms(paths, department=department)
+    if any(r.errors for r in results) and not skip_bad:
+        return results
+    good = [r for r in results if r.ok and r.evaluations]
+    if dry_run or not good:
+        return results
+    store.write([ev for r in good for ev in r.evaluations], imported_by=imported_by)
+    for r in good:
+        r.written = len(r.evaluations)
+    return results
