@@ -271,22 +271,28 @@ def add_cli(sub) -> None:
     p = sub.add_parser("export-form",
                        help="把当前评价写成中央格式的绩效自评表（每个项目/部门一个工作表）")
     p.add_argument("out", help="输出的 .xlsx 文件")
-    p.add_argument("--dept", help="只导出该部门")
+    p.add_argument("--dept", action="append", help="只导出该部门（可重复）")
     p.add_argument("--year", type=int, help="只导出该年度")
     p.add_argument("--scope", choices=SCOPES, help="只导出部门整体或项目评价")
     p.set_defaults(func=_cmd_export_form)
 
 
-def export_forms(store, out: str | Path, *, department: str | None = None,
-                 year: int | None = None, scope: str | None = None) -> int:
+def export_store_forms(store, out: str | Path | BinaryIO, *,
+                       departments: Sequence[str] | str | None = None, year: int | None = None,
+                       scope: str | None = None) -> int:
     """Write the current evaluations matching the filters; returns sheets written."""
+    if isinstance(departments, str):
+        departments = [departments]
+    depts = list(departments) if departments else None
     ids = store.query_df(
         "SELECT eval_id FROM cur_evaluations "
-        "WHERE (? IS NULL OR department = ?) AND (? IS NULL OR year = ?) "
-        "AND (? IS NULL OR scope = ?) ORDER BY department, year, scope, project",
-        [department, department, year, year, scope, scope])["eval_id"]
+        "WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], department)) "
+        "AND (? IS NULL OR year = ?) AND (? IS NULL OR scope = ?) "
+        "ORDER BY department, year, scope, project",
+        [depts, depts, year, year, scope, scope])["eval_id"]
     if ids.empty:
-        what = "、".join(x for x in (department, f"{year} 年度" if year else None, scope) if x)
+        what = "、".join(x for x in (*(depts or []), f"{year} 年度" if year else None, scope)
+                        if x)
         raise PerfevalError(f"没有符合条件的评价{('（' + what + '）') if what else ''}。")
     return write_form([store.load(int(i)) for i in ids], out)
 
@@ -299,11 +305,11 @@ def _cmd_export_form(args) -> int:
         raise PerfevalError(f"输出文件应以 .xlsx 结尾：{out}")
     store = Store(getattr(args, "db", None), read_only=True)
     try:
-        n = export_forms(store, out, department=args.dept, year=args.year, scope=args.scope)
+        n = export_store_forms(store, out, departments=args.dept, year=args.year, scope=args.scope)
     finally:
         store.close()
     print(f"已写出 {n} 张自评表到 {out}")
     return 0
 
 
-__all__ = ["add_cli", "export_forms", "write_form"]
+__all__ = ["add_cli", "export_store_forms", "write_form"]
