@@ -372,3 +372,34 @@ def project_form(path: Path | None, *, k: int, department: str = "鄂州市行�
                   budget=budget, indicators=indicators, total=(100, 99),
                   goal=(f"完成项目{k}。", f"项目{k}已完成。"))
     return save(wb, path)
+
+
+# --------------------------------------------------------------------------
+# .xls (Excel 97-2003), as many units still send: the same sheet, via xlwt
+# --------------------------------------------------------------------------
+
+
+def to_xls(xlsx: bytes, *, merges: bool = True) -> bytes:
+    """Copy every sheet of an openpyxl-built workbook into an .xls, with its
+    merged ranges (or, with merges False, the values only, as a sheet whose
+    merges were lost shows them)."""
+    import xlwt
+
+    src = openpyxl.load_workbook(io.BytesIO(xlsx))
+    book = xlwt.Workbook(encoding="utf-8")
+    for ws in src.worksheets:
+        out = book.add_sheet(ws.title)
+        covered = set()
+        if merges:
+            for m in ws.merged_cells.ranges:
+                out.write_merge(m.min_row - 1, m.max_row - 1, m.min_col - 1, m.max_col - 1,
+                                ws.cell(m.min_row, m.min_col).value)
+                covered |= {(r, c) for r in range(m.min_row, m.max_row + 1)
+                            for c in range(m.min_col, m.max_col + 1)}
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value is not None and (cell.row, cell.column) not in covered:
+                    out.write(cell.row - 1, cell.column - 1, cell.value)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()

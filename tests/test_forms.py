@@ -496,3 +496,15 @@ def test_export_form_command(tmp_path, capsys):
     args = parser.parse_args(["--db", str(db), "export-form", str(out), "--year", "1999"])
     with pytest.raises(Exception, match="没有符合条件的评价（1999 年度）"):
         args.func(args)
+
+
+@pytest.mark.parametrize("merges", [True, False], ids=["merged", "merges-lost"])
+@pytest.mark.parametrize("build", [ff.ezhou_form, ff.yunnan_form, ff.ronghua_form])
+def test_xls_reads_like_xlsx(build, merges):
+    """A real .xls (python-calamine) gives the same evaluation as the .xlsx."""
+    pytest.importorskip("xlwt")
+    xlsx = build()
+    [want] = read(xlsx, department=EZHOU_DEPT)
+    [got] = read(ff.to_xls(xlsx, merges=merges), "form.xls", department=EZHOU_DEPT)
+    assert comparable(got) == comparable(want)
+    assert looks_like_form(Path("form.xls"), ff.to_xls(xlsx, merges=merges))
