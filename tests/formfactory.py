@@ -403,3 +403,28 @@ def to_xls(xlsx: bytes, *, merges: bool = True) -> bytes:
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def stack_forms(parts: list[bytes], *, gap: int = 2, drop_title_rows: dict | None = None) -> bytes:
+    """Several one-form workbooks copied one below another into a single sheet
+    (values, number formats, merges), as some departments publish them.
+    ``drop_title_rows`` {part index: n} leaves out a part's first n rows."""
+    drop_title_rows = drop_title_rows or {}
+    wb = openpyxl.Workbook()
+    out = wb.active
+    out.title = "全部项目"
+    top = 0
+    for k, part in enumerate(parts):
+        ws = openpyxl.load_workbook(io.BytesIO(part)).active
+        skip = drop_title_rows.get(k, 0)
+        for row in ws.iter_rows(min_row=skip + 1):
+            for cell in row:
+                if cell.value is not None:
+                    target = out.cell(top + cell.row - skip, cell.column, cell.value)
+                    target.number_format = cell.number_format
+        for m in ws.merged_cells.ranges:
+            if m.min_row > skip:
+                out.merge_cells(start_row=top + m.min_row - skip, start_column=m.min_col,
+                                end_row=top + m.max_row - skip, end_column=m.max_col)
+        top += ws.max_row - skip + gap
+    return save(wb)

@@ -508,3 +508,44 @@ def test_xls_reads_like_xlsx(build, merges):
     [got] = read(ff.to_xls(xlsx, merges=merges), "form.xls", department=EZHOU_DEPT)
     assert comparable(got) == comparable(want)
     assert looks_like_form(Path("form.xls"), ff.to_xls(xlsx, merges=merges))
+
+
+def test_forms_stacked_in_one_sheet():
+    """Three forms one below another; the second without its title rows."""
+    data = ff.stack_forms([ff.ezhou_form(authority="鄂州市行政审批局"),
+                           ff.project_form(None, k=3), ff.yunnan_form()],
+                          drop_title_rows={1: 2})
+    evs = read(data)
+    assert [ev.key for ev in evs] == [
+        (EZHOU_DEPT, 2021, "项目", "市民中心运行维护费"),
+        (EZHOU_DEPT, 2021, "项目", "政务服务项目03"),  # year carried from the form above
+        ("牟定县交通运输局", 2020, "项目", "2020年第一批公路安全生命防护工程"),
+    ]
+    assert [len(ev.indicators) for ev in evs] == [9, 2, 7]
+    assert evs[1].budget_line("total").budget == 103 and evs[2].self_score == 99.75
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.active
+    row = next(c.row for c in ws["D"] if c.value == "服务事项3办结数")
+    ws.cell(row, 8, "五十")  # 得分 of the second form, far down the sheet
+    with pytest.raises(FormError, match=rf"第 {row} 行 H{row}：得分“五十”不是数字"):
+        read(ff.save(wb))
+
+
+def test_cost_as_first_level_and_an_unknown_first_level():
+    """Newer forms list 成本指标 as a 一级指标: read as 产出 with its 二级 (经济成本).
+    A 一级 that is none of 产出/效益/满意度 is kept aside with a warning."""
+    wb = openpyxl.Workbook()
+    ff.central_sheet(wb.active, project="乙项目", year=2022, authority="乙局", indicators=[
+        ("产出指标", "数量指标", "培训人次", "≥500人次", "520人次", 40, 40, None),
+        ("成本指标", None, "场地费用", "≤2万元", "1.8万元", 10, 10, None),
+        ("成本指标", "经济成本指标", "人均培训成本", "≤300元", "280元", 20, 20, None),
+        ("管理指标", "制度建设", "培训制度健全性", "健全", "健全", 10, 10, None),
+        ("满意度指标", "服务对象满意度指标", "学员满意度", "≥90%", "96%", 10, 10, None),
+    ], total=(100, 100))
+    warnings: list[str] = []
+    [ev] = read(ff.save(wb), warnings=warnings)
+    assert [(i.category, i.subcategory, i.name) for _, i in ev.indicators] == [
+        ("产出", "数量", "培训人次"), ("产出", "成本", "场地费用"),
+        ("产出", "经济成本", "人均培训成本"), ("满意度", "服务对象满意度", "学员满意度")]
+    assert len(warnings) == 1 and "一级指标“管理指标”" in warnings[0] and "B16" in warnings[0]
+    assert ev.unparsed == ["管理指标 | 制度建设 | 培训制度健全性 | 健全 | 健全 | 10 | 10"]

@@ -218,6 +218,14 @@ class Grid:
     sheet: str
     cells: list[list]  # raw values: str | float | None, only at merge origins
     merged_to: dict[tuple[int, int], tuple[int, int]]  # covered cell → origin
+    offset: int = 0  # row of cells[0] in the sheet (a form stacked below another)
+
+    def slice(self, start: int, end: int) -> Grid:
+        """Rows [start, end) as a grid of their own; merges reaching outside are dropped."""
+        merged = {(r - start, c): (r0 - start, c0)
+                  for (r, c), (r0, c0) in self.merged_to.items()
+                  if start <= r < end and start <= r0 < end}
+        return Grid(self.file, self.sheet, self.cells[start:end], merged, self.offset + start)
 
     @property
     def nrows(self) -> int:
@@ -242,6 +250,7 @@ class Grid:
         place = f"文件 {self.file} 工作表“{self.sheet}”"
         if r is None:
             return place
+        r += self.offset
         if c is None:
             return f"{place} 第 {r + 1} 行"
         return f"{place} 第 {r + 1} 行 {cell_name(r, c)}"
@@ -664,12 +673,13 @@ class _SheetReader:
             if name is None:
                 r += 1
                 continue
+            cells = [g.value(r, c) for c in range(first_col, g.ncols)]
+            source = " | ".join("" if v is None else (_fmt_number(v) if isinstance(v, float)
+                                                      else str(v)) for v in cells).rstrip(" |")
             category = normalize_category(last_l1)
             if category is None:
-                cells = " | ".join(str(g.value(r, c)) for c in range(g.ncols)
-                                   if g.value(r, c) is not None)
                 self.warn(r, cols["l1"], f"一级指标“{last_l1 or ''}”不是产出/效益/满意度，该行未读入")
-                self.unparsed.append(cells)
+                self.unparsed.append(source)
                 r += 1
                 continue
             sub = _subcategory(last_l2)
@@ -680,9 +690,6 @@ class _SheetReader:
             unit = _text(g.value(r, cols["unit"])) if "unit" in cols else None
             if unit and actual and re.fullmatch(r"[-+]?\d+(?:\.\d+)?", actual):
                 actual += unit
-            cells = [g.value(r, c) for c in range(first_col, g.ncols)]
-            source = " | ".join("" if v is None else (_fmt_number(v) if isinstance(v, float)
-                                                      else str(v)) for v in cells).rstrip(" |")
             by_goal.setdefault(current_goal, []).append(Indicator(
                 category=category, name=name, target=target, actual=actual, subcategory=sub,
                 weight=self.number(r, cols.get("weight"), "分值"),
@@ -728,8 +735,6 @@ class _SheetReader:
         ind_rows = _find_rows(g, _is_ind_header)
         if not ind_rows:
             return None
-        if len(ind_rows) > 1:
-            raise g.error(ind_rows[1], None, "一个工作表中有多个指标表头；请每个项目一个工作表")
         ind_hdr = ind_rows[0]
         budget_rows = [r for r in _find_rows(g, _is_budget_header) if r < ind_hdr]
         goal_rows_hdr = [r for r in _find_rows(g, _is_goal_header) if r < ind_hdr]
@@ -813,6 +818,37 @@ def _assemble_goals(rows, seps, by_goal) -> list[Goal]:
     return [goals[n] for n in sorted(goals)]
 
 
+_TITLE_ROW = re.compile(r"自评表|年度|报表编号|填报单位")
+
+
+def split_stacked_forms(grid: Grid) -> list[Grid]:
+    """A sheet holding several forms one below another, cut into one grid each.
+
+    Form k starts at its 项目名称 / 部门（单位）名称 row, together with the title
+    rows just above it (自评表, （2021年度）, 报表编号) and blank rows between.
+    """
+    ind_rows = _find_rows(grid, _is_ind_header)
+    if len(ind_rows) <= 1:
+        return [grid]
+    head_words = set(LABELS["project"]) | set(LABELS["dept"])
+    starts = [0]
+    for prev, cur in zip(ind_rows, ind_rows[1:], strict=False):
+        label_row = next((r for r in range(prev + 1, cur)
+                          if set(_row_texts(grid, r)) & head_words), None)
+        if label_row is None:
+            raise grid.error(cur, None, "同一工作表中有多个指标表，但该指标表上方没有“项目名称”"
+                                        "或“部门（单位）名称”；请每个项目一个工作表")
+        start = label_row
+        for r in range(label_row - 1, max(prev, label_row - 5), -1):
+            texts = [str(grid.raw(r, c)) for c in range(grid.ncols) if grid.raw(r, c) is not None]
+            if texts and not all(_TITLE_ROW.search(t) for t in texts):
+                break
+            start = r
+        starts.append(start)
+    ends = [*starts[1:], grid.nrows]
+    return [grid.slice(a, b) for a, b in zip(starts, ends, strict=True)]
+
+
 def _missing_header_words(grids: Sequence[Grid]) -> list[str]:
     texts = {_norm(v) for g in grids for row in g.cells for v in row if isinstance(v, str)}
     wanted = [("一级指标",), ("三级指标", "指标名称"), ("年度指标值", "年初目标值", "指标值"),
@@ -840,13 +876,17 @@ def read_form_workbook(path: Path, data: bytes | None = None, *,
     grids = load_grids(path, data, engine=engine)
     warnings = warnings if warnings is not None else []
     evals = []
-    for grid in grids:
-        ev = _SheetReader(grid, department, year, warnings).read()
-        if ev is None:
-            continue
-        ev.source_name = path.name
-        ev.checksum = sha256_bytes(data)
-        evals.append(ev)
+    checksum = sha256_bytes(data)
+    for sheet in grids:
+        sheet_year = year
+        for grid in split_stacked_forms(sheet):
+            ev = _SheetReader(grid, department, sheet_year, warnings).read()
+            if ev is None:
+                continue
+            sheet_year = year or ev.year  # a form stacked below may leave out the title
+            ev.source_name = path.name
+            ev.checksum = checksum
+            evals.append(ev)
     if not evals:
         missing = _missing_header_words(grids)
         what = ("未找到表头词语：" + "、".join(missing)) if missing else "没有工作表含完整的指标表头"
