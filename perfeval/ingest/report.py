@@ -257,8 +257,8 @@ def _dept_from_title(title: str) -> str | None:
 
 _REGION = re.compile(
     r"^(?:[\u4e00-\u9fff]{2,7}?(?:省|自治区))?"
-    r"(?:(?P<city>[\u4e00-\u9fff]{1,6}?(?:自治州|市|州|盟|地区))(?![市州]))?"
-    r"(?:(?P<county>[\u4e00-\u9fff]{1,6}?(?:区|县|旗|市))(?![区县市]))?"
+    r"(?:(?P<city>[\u4e00-\u9fff]{1,4}?(?:自治州|市|州|盟|地区))(?![市州]))?"
+    r"(?:(?P<county>[\u4e00-\u9fff]{1,4}?(?:区|县|旗|市))(?![区县市]))?"
 )
 _NOT_REGION = ("城市", "都市", "社区", "小区", "园区", "景区", "片区", "辖区", "城区", "市区")
 
@@ -352,31 +352,43 @@ class _Budget:
         line = kind = None
         read = 0
         understood = True
-        for clause in re.split(r"[，,；;。！？\n]", text):
-            clause = clause.strip()
-            amounts = list(_AMOUNT.finditer(clause))
-            if not amounts:
-                if clause and not re.search(r"执行率|^其中[：:]?$", clause):
-                    understood = False
-                continue
-            start = 0
-            for m in amounts:
-                label = clause[start: m.start()]
-                start = m.end()
-                if not _FILLER.match(_KNOWN_WORDS.sub("", label)):
-                    understood = False  # another subject: 人员经费, 调整追加, …
-                    continue
-                label_line = next((code for code, rx in _LINE_WORDS if rx.search(label)), None)
-                line = label_line or line or "total"
-                kind = _kind_of(label) or kind
-                if kind is None:
-                    understood = False
-                    continue
-                if self.put(line, kind, _amount(m.group(1), m.group(2))):
-                    read += 1
-                else:
-                    understood = False
+        for sentence in re.split(r"[。！？\n]", text):
+            if not sentence.strip().startswith("其中"):
+                line = kind = None  # only 其中 continues the sentence before
+            for clause in re.split(r"[，,；;]", sentence):
+                line, kind, n, ok = self._read_clause(clause.strip(), line, kind)
+                read += n
+                understood &= ok
         return read, understood and read > 0
+
+    def _read_clause(
+        self, clause: str, line: str | None, kind: str | None
+    ) -> tuple[str | None, str | None, int, bool]:
+        """(line, kind) carried on, figures read, clause understood."""
+        read = 0
+        understood = True
+        amounts = list(_AMOUNT.finditer(clause))
+        if not amounts:
+            understood = not clause or bool(re.search(r"执行率|^其中[：:]?$", clause))
+            return line, kind, 0, understood
+        start = 0
+        for m in amounts:
+            label = clause[start: m.start()]
+            start = m.end()
+            if not _FILLER.match(_KNOWN_WORDS.sub("", label)):
+                understood = False  # another subject: 人员经费, 调整追加, …
+                continue
+            label_line = next((code for code, rx in _LINE_WORDS if rx.search(label)), None)
+            line = label_line or line or "total"
+            kind = _kind_of(label) or kind
+            if kind is None:
+                understood = False
+                continue
+            if self.put(line, kind, _amount(m.group(1), m.group(2))):
+                read += 1
+            else:
+                understood = False
+        return line, kind, read, understood
 
     def as_lines(self) -> list[BudgetLine]:
         order = ["total", "basic", "project", "fiscal", "carryover", "other"]
@@ -671,9 +683,16 @@ def _find_scope(title: str, paras: list[Para]) -> tuple[str, str]:
 
 def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Budget) -> None:
     stack: list[_Entry] = []
-    body_paras = [p for p in paras if not p.cell]
     awaiting: Indicator | None = None  # an item whose sentence is still to come
-    for i, p in enumerate(body_paras):
+    for i, p in enumerate(paras):
+        if p.cell:  # table cells: facts and goal names, no outline
+            if p.text:
+                m = _GOAL.match(p.text)
+                if m and m.group(2).strip():
+                    _goal_paragraph(p, m, _Entry("goal", p.text), [], goals)
+                else:
+                    _read_facts(p, ev, budget)
+            continue
         if p.text == tn.CUT_MARK:
             p.used = True
             awaiting = None
@@ -684,7 +703,7 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
                 del stack[types.index(p.marker):]
             entry = _Entry(p.marker, p.body)
             stack.append(entry)
-            p.heading = _is_heading(p, body_paras[i + 1: i + 2], stack)
+            p.heading = _is_heading(p, paras[i + 1: i + 2], stack)
             goal_m = _GOAL.match(p.text) if p.marker == "goal" else None
             if goal_m:
                 _goal_paragraph(p, goal_m, entry, stack, goals)
@@ -737,13 +756,6 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
             getattr(ev, section).append(p.body)
             p.used = True
         _read_facts(p, ev, budget)
-    for p in paras:
-        if p.cell and p.text:
-            _read_facts(p, ev, budget)
-            m = _GOAL.match(p.text)
-            if m and m.group(2).strip() and int(m.group(1)) not in goals:
-                goals[int(m.group(1))] = Goal(int(m.group(1)), m.group(2).strip().rstrip("。"))
-                p.used = True
 
 
 def _read_facts(p: Para, ev: Evaluation, budget: _Budget) -> None:
@@ -762,7 +774,7 @@ def _is_heading(p: Para, following: list[Para], stack: list[_Entry]) -> bool:
     if not following:
         return False
     nxt = following[0]
-    if nxt.marker is None:
+    if nxt.marker is None or nxt.cell:
         return _title_like(p.body) and nxt.text != tn.CUT_MARK
     return nxt.marker not in [e.marker for e in stack]
 
