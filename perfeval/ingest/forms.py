@@ -967,6 +967,9 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
             raise FormError(f"找不到文件或文件夹：{p}")
         for label, f in items:
             try:
+                if f.stat().st_size > MAX_ZIP_TOTAL_BYTES:
+                    raise FormError(f"文件 {label} 超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，"
+                                    "不像是自评表或其压缩包，已拒绝。")
                 body = f.read_bytes()
             except OSError as exc:
                 raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
@@ -1013,8 +1016,8 @@ def read_forms(paths: Iterable[str | Path], *, department: str | None = None) ->
     return results
 
 
-def import_paths(store, paths: Iterable[str | Path], *, skip_bad: bool = False,
-                 dry_run: bool = False, department: str | None = None,
+def import_paths(store, paths: Iterable[str | Path], skip_bad: bool = False,
+                 dry_run: bool = False, *, department: str | None = None,
                  imported_by: str | None = None) -> list[FileResult]:
     """Read the forms and write them with one ``store.write`` (one transaction).
 
