@@ -380,11 +380,11 @@ def test_zip_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(forms, "MAX_ZIP_MEMBERS", 1)
     with pytest.raises(FormError, match="超过上限 1"):
         expand_inputs([archive])
-    big = tmp_path / "大.xlsx"
-    big.write_bytes(b"\0" * 2000)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "大.xlsx").write_bytes(b"\0" * 2000)
     monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 1000)
     with pytest.raises(FormError, match="大.xlsx 超过"):
-        expand_inputs([tmp_path])
+        expand_inputs([tmp_path / "sub"])
     with pytest.raises(FormError, match="找不到文件或文件夹"):
         expand_inputs([tmp_path / "无.zip"])
 
