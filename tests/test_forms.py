@@ -244,6 +244,12 @@ def test_looks_like_form(tmp_path):
     ff.save(wb, plain)
     assert not looks_like_form(plain)
     assert not looks_like_form(Path("x.xlsx"), b"not a workbook")
+    from perfeval.ingest.template import write_template
+
+    write_template(tmp_path / "模板.xlsx")  # our flat template: header words in one row
+    assert not looks_like_form(tmp_path / "模板.xlsx")
+    with pytest.raises(FormError, match="未找到“项目名称”或“部门（单位）名称”"):
+        read_form_workbook(tmp_path / "模板.xlsx")
 
 
 # --------------------------------------------------------------------------

@@ -449,10 +449,17 @@ def _is_goal_header(texts: set[str]) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _looks_like_texts(texts: set[str]) -> bool:
-    return ("一级指标" in texts
-            and bool(texts & {"三级指标", "年度指标值", "年初目标值", "指标值"})
-            and bool(texts & {"项目名称", "部门名称", "单位名称", "部门单位名称"}))
+_HEAD_LABELS = {"项目名称", "部门名称", "单位名称", "部门单位名称"}
+
+
+def _looks_like_rows(rows: list[set[str]]) -> bool:
+    """An indicator header row below a 项目名称/部门名称 label (the flat
+    template has all of them in one header row: not a form)."""
+    for k, texts in enumerate(rows):
+        if "一级指标" in texts and texts & {"三级指标", "年度指标值", "年初目标值", "指标值"}:
+            if any(r & _HEAD_LABELS for r in rows[:k]):
+                return True
+    return False
 
 
 def looks_like_form(path: Path | str, data: bytes | None = None) -> bool:
@@ -465,9 +472,8 @@ def looks_like_form(path: Path | str, data: bytes | None = None) -> bool:
         wb = CalamineWorkbook.from_filelike(src)
         for sheet_name in wb.sheet_names:
             rows = wb.get_sheet_by_name(sheet_name).to_python(nrows=200)
-            texts = {_norm(v) for row in rows for v in row[:MAX_COLS]
-                     if isinstance(v, str) and v}
-            if _looks_like_texts(texts):
+            if _looks_like_rows([{_norm(v) for v in row[:MAX_COLS] if isinstance(v, str) and v}
+                                 for row in rows]):
                 return True
     except Exception:  # unreadable → not a form; the real reader reports why
         return False
@@ -738,14 +744,16 @@ class _SheetReader:
         ind_hdr = ind_rows[0]
         budget_rows = [r for r in _find_rows(g, _is_budget_header) if r < ind_hdr]
         goal_rows_hdr = [r for r in _find_rows(g, _is_goal_header) if r < ind_hdr]
-        labels = self.labels()
+        # Head labels count only above the indicator header (the flat template
+        # has 项目名称 in its one header row).
+        labels = {k: v for k, v in self.labels().items()
+                  if v[0] < ind_hdr or k not in ("project", "authority", "unit", "dept")}
         starts = sorted({ind_hdr, *budget_rows, *goal_rows_hdr})
 
         def block_end(r: int) -> int:
             return next((s for s in starts if s > r), g.nrows)
 
         first_block = starts[0]
-        year = self.year(first_block)
         title = " ".join(str(g.raw(r, c)) for r in range(first_block) for c in range(g.ncols)
                          if isinstance(g.raw(r, c), str))
         if "project" in labels:
@@ -766,6 +774,7 @@ class _SheetReader:
                 raise g.error(r, c, "未填写“部门（单位）名称”，也未指定部门名称")
         else:
             raise g.error(ind_hdr, None, "未找到“项目名称”或“部门（单位）名称”")
+        year = self.year(first_block)
 
         budget = self.budget(budget_rows[0], block_end(budget_rows[0])) if budget_rows else []
         goal_rows = (self.goal_rows(goal_rows_hdr[0], block_end(goal_rows_hdr[0]))
