@@ -270,6 +270,9 @@ def test_nanxian_final_accounts():
     ]
     assert any(u.startswith("2、支出：799.12万元。其中：人员经费支出") for u in ev.unparsed)
     assert any("委员活动经费36.3万元" in u for u in ev.unparsed)
+    # page furniture is kept as text, not taken for the title
+    assert any(u.startswith("您现在的位置： 首页 >") for u in ev.unparsed)
+    assert any(u.startswith("【字体： 】") for u in ev.unparsed)
 
 
 def test_zhuzhou_budget_income():
@@ -369,6 +372,27 @@ def test_indicators_need_a_category_heading():
     ind = ev.goals[0].indicators[0]
     assert (ind.category, ind.subcategory, ind.target, ind.actual, ind.met) == (
         "产出", "质量", "100%", "90%", False)
+
+
+def test_other_heading_and_target_styles():
+    text = HEAD + "\n".join([
+        "三、绩效指标完成情况",
+        "绩效目标1：办公设备购置。",
+        "（一）数量指标",
+        "1.设备购置数量（年度指标值：≥20台）。全年购置设备 18 台，未达到年度目标。",
+        "2.资产登记率（目标值为100%）。资产登记率达到100%，完成目标。",
+        "（二）服务对象满意度指标",
+        "使用人员满意度（预期目标：≥90%）。满意度为 95%。",
+    ])
+    ev = parse_text(text)
+    [goal] = ev.goals
+    assert (goal.no, goal.name) == (1, "办公设备购置")
+    got = [(i.category, i.subcategory, i.name, i.target, i.actual, i.met) for i in goal.indicators]
+    assert got == [
+        ("产出", "数量", "设备购置数量", "≥20台", "18台", False),
+        ("产出", "数量", "资产登记率", "100%", "100%", True),
+        ("满意度", "服务对象满意度", "使用人员满意度", "≥90%", "95%", None),
+    ]
 
 
 def test_gbk_and_bom_text():

@@ -224,6 +224,9 @@ def _title_like(text: str) -> bool:
 
 
 _TITLE = re.compile(r"绩效.{0,20}(报告|结果|自评表|评价表)")
+# A title paragraph ends with its title words (and perhaps a parenthesis);
+# breadcrumbs ("首页 > … > …报告") and field lines ("来源：") are not titles.
+_TITLE_PARA = re.compile(r"^[^：>/|]{4,80}?绩效.{0,20}(?:报告|结果|自评表|评价表)(?:（[^（）]*）)?$")
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _ORG_SUFFIX = (
     r"(?:办事处|人民政府|政府|街道|局|委员会|委|办公室|办|政协|人大|常委会|联合会|妇联|团委|工会|"
@@ -293,7 +296,7 @@ SCORE = re.compile(
 
 # --- budget sentences
 
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(亿元|万元|元|万(?![\u4e00-\u9fff]))")
+_AMOUNT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(亿元|万元|元|万(?![\u4e00-\u9fff]))")
 _LINE_WORDS = [
     ("basic", re.compile(r"基本支出|基本经费")),
     ("project", re.compile(r"项目支出|项目经费")),
@@ -497,8 +500,8 @@ _UNITS = (
     r"分钟|个工作日|公里|千米|米|平方米|亩|吨|份|册|本|批|块|起"
 )
 _VALUE = rf"[≥≤><]?\s*\d+(?:\.\d+)?\s*(?:{_UNITS})?(?:以上|以下|及以上|及以下)?(?:合格)?"
-_VALUE_IN_NAME = re.compile(rf"[≥≤><]?\s*\d+(?:\.\d+)?\s*(?:{_UNITS})(?:以上|以下|及以上|及以下)?")
-_VALUE_WITH_UNIT = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNITS})")
+_VALUE_IN_NAME = re.compile(rf"[≥≤><]?\s*(?<![\d.])\d+(?:\.\d+)?\s*(?:{_UNITS})(?:以上|以下|及以上|及以下)?")
+_VALUE_WITH_UNIT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_UNITS})")
 _UNMET = re.compile(r"(?:未|没有|没|尚未|未能)(?:能|够)?(?:完成|达到|实现|达成)")
 _MET = re.compile(r"(?:完成|达到|实现|达成)(?:了)?(?:年初|年度|预期|既定)?(?:目标|指标)")
 _PHASE = re.compile(r"^(?P<name>[^（。，；]{2,24}?阶段)\s*（(?P<when>[^（）]{1,40})）")
@@ -594,7 +597,7 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
 
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
     for p in [p for p in paras if not p.cell][:10]:
-        if _TITLE.search(p.text) and _title_like(p.text.replace(" ", "")[:40]) and len(p.text) <= 80:
+        if _TITLE_PARA.match(p.text):
             titles.append(p.text)
             p.used = True
 

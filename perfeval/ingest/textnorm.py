@@ -90,8 +90,10 @@ def split_marker(text: str) -> tuple[str | None, str, str]:
 
 
 _TERMINAL = "。！？；：…"
-_CLOSERS = "”’）》」』】"
-_OPENERS = "“‘（《「『【"
+# 【】 are left out: web pages use them for furniture ("【阅读:") that is
+# never continued on the next line.
+_CLOSERS = "”’）》」』"
+_OPENERS = "“‘（《「『"
 _PAIRS = dict(zip(_OPENERS, _CLOSERS, strict=True))
 _PAGE_FURNITURE = re.compile(r"^(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)$")
 CUT_MARK = "[...]"
