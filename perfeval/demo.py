@@ -110,7 +110,9 @@ def generate(departments: int | pd.DataFrame = DEFAULT_DEPARTMENTS, *, years=YEA
     })
     # Department traits: a quality level (share of unmet indicators) and an
     # inflation habit (self-score above what the indicators support).
-    quality = np.repeat(rng.beta(2, 18, len(depts)), n_years)
+    # A few struggling departments pull the grades apart (良, 中, some 差).
+    quality = np.repeat(np.where(rng.random(len(depts)) < 0.15, rng.beta(5, 6, len(depts)),
+                                 rng.beta(2, 14, len(depts))), n_years)
     inflates = np.repeat(rng.random(len(depts)) < 0.3, n_years)
 
     # Goals: 6–14 per evaluation; indicators spread over goals.
@@ -210,7 +212,8 @@ def generate(departments: int | pd.DataFrame = DEFAULT_DEPARTMENTS, *, years=YEA
 
     # Self-score: roughly what the indicators support, plus the habit.
     unmet_share = pd.Series(unmet).groupby(ind["ekey"]).mean().reindex(ev["ekey"]).fillna(0)
-    supported = 100 - 10 * (1 - np.minimum(rate, 1)) - 55 * unmet_share.to_numpy()
+    # An unmet indicator keeps about half its weight on average (partial credit).
+    supported = 100 - 10 * (1 - np.minimum(rate, 1)) - 40 * unmet_share.to_numpy()
     self_score = supported + np.where(inflates, rng.uniform(2, 6, n_eval), rng.uniform(-1, 1, n_eval))
     ev["self_score"] = np.clip(np.round(self_score * 2) / 2, 0, 100)
 
