@@ -560,3 +560,14 @@ def test_cost_as_first_level_and_an_unknown_first_level():
         ("产出", "经济成本", "人均培训成本"), ("满意度", "服务对象满意度", "学员满意度")]
     assert len(warnings) == 1 and "一级指标“管理指标”" in warnings[0] and "B16" in warnings[0]
     assert ev.unparsed == ["管理指标 | 制度建设 | 培训制度健全性 | 健全 | 健全 | 10 | 10"]
+
+
+def test_a_measures_column_in_the_indicator_header_is_no_text_box():
+    wb = openpyxl.load_workbook(io.BytesIO(ff.ezhou_form()))
+    ws = wb.active
+    assert ws["I12"].value == "偏差原因分析及改进措施"
+    ws["I12"], ws["J12"] = "偏差原因分析", "改进措施"
+    ws.append(["改进措施", "加强预算执行进度管理"])
+    [ev] = read(ff.save(wb), department=EZHOU_DEPT)
+    assert ev.measures == ["加强预算执行进度管理"]
+    assert len(ev.indicators) == 9

@@ -498,11 +498,14 @@ class _SheetReader:
     def warn(self, r: int, c: int | None, what: str) -> None:
         self.warnings.append(f"{self.g.where(r, c)}：{what}")
 
-    def labels(self, stop_row: int | None = None) -> dict[str, tuple[int, int, str | None]]:
-        """Label key → (row, col, value to its right), first occurrence wins."""
+    def labels(self, skip_rows: set[int]) -> dict[str, tuple[int, int, str | None]]:
+        """Label key → (row, col, value to its right), first occurrence wins.
+        Block header rows are skipped (a 改进措施 column is no text box)."""
         g = self.g
         out: dict[str, tuple[int, int, str | None]] = {}
-        for r in range(g.nrows if stop_row is None else stop_row):
+        for r in range(g.nrows):
+            if r in skip_rows:
+                continue
             for c in range(g.ncols):
                 t = _norm(g.raw(r, c))
                 if not t or t not in ALL_LABEL_TEXTS:
@@ -746,7 +749,7 @@ class _SheetReader:
         goal_rows_hdr = [r for r in _find_rows(g, _is_goal_header) if r < ind_hdr]
         # Head labels count only above the indicator header (the flat template
         # has 项目名称 in its one header row).
-        labels = {k: v for k, v in self.labels().items()
+        labels = {k: v for k, v in self.labels({ind_hdr, *budget_rows, *goal_rows_hdr}).items()
                   if v[0] < ind_hdr or k not in ("project", "authority", "unit", "dept")}
         starts = sorted({ind_hdr, *budget_rows, *goal_rows_hdr})
 
