@@ -106,10 +106,23 @@ def extract_text(name: str, data: bytes) -> str:
         return _docx_text(name, data)
     if b"%PDF-" in data[:1024]:
         return _pdf_text(name, data)
+    for magic, what in _OTHER_FORMATS:
+        if data.startswith(magic):
+            raise ReportError(f"文件 {name} 是{what}，不是文字报告")
     suffix = Path(name).suffix.lower()
     if suffix in (".docx", ".pdf"):
         raise ReportError(f"文件 {name} 不是有效的 {suffix} 文件")
     return _decode(name, data)
+
+
+_OTHER_FORMATS = [
+    (b"\xd0\xcf\x11\xe0", "旧版 Office 文件（.doc/.xls），请另存为 .docx 后再读"),
+    (b"\x89PNG", "图片（PNG）"),
+    (b"\xff\xd8\xff", "图片（JPEG）"),
+    (b"GIF8", "图片（GIF）"),
+    (b"II*\x00", "图片（TIFF）"),
+    (b"MM\x00*", "图片（TIFF）"),
+]
 
 
 def _decode(name: str, data: bytes) -> str:
