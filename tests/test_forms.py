@@ -393,6 +393,15 @@ def test_zip_limits(tmp_path, monkeypatch):
         expand_inputs([tmp_path / "sub"])
     with pytest.raises(FormError, match="找不到文件或文件夹"):
         expand_inputs([tmp_path / "无.zip"])
+    # read_forms: a bad zip or a missing path is that input's error; the rest are read.
+    monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 10**9)
+    ff.project_form(tmp_path / "sub" / "好.xlsx", k=5)
+    (tmp_path / "sub" / "坏.zip").write_bytes(b"PK\x03\x04 not a zip")
+    results = read_forms([tmp_path / "sub", tmp_path / "无.zip"])
+    by_name = {r.name: r for r in results}
+    assert "损坏" in by_name["sub/坏.zip"].errors[0]
+    assert "找不到" in by_name[str(tmp_path / "无.zip")].errors[0]
+    assert len(by_name["sub/好.xlsx"].evaluations) == 1
 
 
 def test_the_same_project_in_two_files_is_an_error_on_the_second(tmp_path):

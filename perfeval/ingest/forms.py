@@ -32,7 +32,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -962,12 +962,23 @@ def _skip_name(name: str) -> bool:
     return base.startswith(("~$", ".", "._")) or "__MACOSX" in name
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
+def expand_inputs(paths: Iterable[str | Path], *,
+                  on_error: Callable[[str, str], None] | None = None) -> list[tuple[str, bytes]]:
     """Files named, files under folders (recursively) and members of zips, as
     (display name, bytes), in a stable order. Zips are read in memory, never
     extracted to disk, within :data:`MAX_ZIP_TOTAL_BYTES` and
-    :data:`MAX_ZIP_MEMBERS`."""
+    :data:`MAX_ZIP_MEMBERS`.
+
+    A missing path, an oversized file or a bad zip raises FormError, unless
+    ``on_error(name, message)`` is given: then it is told and the rest go on.
+    """
     out: list[tuple[str, bytes]] = []
+
+    def fail(label: str, exc: FormError) -> None:
+        if on_error is None:
+            raise exc
+        on_error(label, str(exc))
+
     for p in map(Path, paths):
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file()
@@ -976,19 +987,21 @@ def expand_inputs(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
         elif p.exists():
             items = [(p.name, p)]
         else:
-            raise FormError(f"找不到文件或文件夹：{p}")
+            fail(str(p), FormError(f"找不到文件或文件夹：{p}"))
+            continue
         for label, f in items:
             try:
-                if f.stat().st_size > MAX_ZIP_TOTAL_BYTES:
-                    raise FormError(f"文件 {label} 超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，"
-                                    "不像是自评表或其压缩包，已拒绝。")
-                body = f.read_bytes()
-            except OSError as exc:
-                raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
-            if f.suffix.lower() == ".zip":
-                out.extend(_expand_zip(label, body))
-            else:
-                out.append((label, body))
+                try:
+                    if f.stat().st_size > MAX_ZIP_TOTAL_BYTES:
+                        raise FormError(f"文件 {label} 超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，"
+                                        "不像是自评表或其压缩包，已拒绝。")
+                    body = f.read_bytes()
+                except OSError as exc:
+                    raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
+                out.extend(_expand_zip(label, body) if f.suffix.lower() == ".zip"
+                           else [(label, body)])
+            except FormError as exc:
+                fail(label, exc)
     return out
 
 
@@ -1012,8 +1025,11 @@ def read_forms(paths: Iterable[str | Path], *, department: str | None = None) ->
     A file's errors never stop the others. Two files giving the same
     evaluation (department × year × scope × project) are an error on the later one.
     """
-    results = [read_form_file(name, data, department=department)
-               for name, data in expand_inputs(paths)]
+    unreadable: list[FileResult] = []
+    inputs = expand_inputs(paths, on_error=lambda name, msg: unreadable.append(
+        FileResult(name, errors=[msg])))
+    results = unreadable + [read_form_file(name, data, department=department)
+                            for name, data in inputs]
     seen: dict[tuple, str] = {}
     for res in results:
         for ev in res.evaluations:
