@@ -341,6 +341,18 @@ def test_self_score_phrasings(sentence, score):
     assert parse_text(HEAD + sentence).self_score == score
 
 
+def test_self_score_from_a_form_total_row():
+    text = HEAD + "一级指标 | 二级指标 | 三级指标 | 分值 | 得分 |\n合计 | 100 | 92.5 |\n"
+    assert parse_text(text).self_score == 92.5
+    assert parse_text(text.replace("92.5", "")).self_score is None
+
+
+def test_partly_met_is_neither():
+    text = HEAD + "（1）产出指标\n培训人次（年初目标值：100人次）。全年培训 90人次，基本完成年初目标。"
+    [ind] = parse_text(text).goals[0].indicators
+    assert (ind.actual, ind.met) == ("90人次", None)
+
+
 def test_self_score_over_100_is_not_a_score():
     assert parse_text(HEAD + "综合评分为 300 分。").self_score is None
 

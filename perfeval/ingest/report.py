@@ -29,7 +29,8 @@ Rules (each a family of phrasings, not one file's wording):
   ending in 中心/院/所/站/队/馆/学校/医院 → 事业单位; else unknown.
 - scope: 部门整体 when the title says 整体, 项目 when it names a 项目/工程/专项
   /资金, else 部门整体; the project name from a 项目名称 field or the title.
-- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果)… N 分, N ≤ 100.
+- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果)… N 分, N ≤ 100;
+  in a flattened form, a total row ``合计 | 100 | N``.
 - budget: every clause ``label amount`` (amount in 元/万元/亿元, read as 万元)
   whose label is only budget words: the line (基本支出 → basic, 项目支出 →
   project, 总预算/预算总额/整体支出/… → total, 财政拨款 → fiscal) and the kind
@@ -45,7 +46,7 @@ Rules (each a family of phrasings, not one file's wording):
   (``消防隐患整治率 99%``) is the target when the stated one has none. The
   actual is the value the sentence gives after the name (``整治率为 70%``),
   else the only value in the sentence with the target's unit, else None. Met
-  as the sentence states it (完成/未完成…目标), else None. Indicators met
+  as the sentence states it (完成/未完成…目标; 基本/部分完成 → None). Indicators met
   outside any goal go to goal 0 (name '').
 - problems / measures / result use: the content paragraphs of the sections
   whose heading names 存在的问题 / 改进措施 / 结果应用.
@@ -450,6 +451,22 @@ def _row_label(text: str) -> str | None:
     return next((code for code, rx in _ROW_LABELS if rx.match(t)), None)
 
 
+_TOTAL_SCORE_LABEL = re.compile(r"^(?:合计|总分|总计|自评得分|自评总分)$")
+
+
+def _read_table_score(cells: list[Para]) -> float | None:
+    """A form's total row: ``合计 | 100 | 96`` (分值 then 得分)."""
+    texts = [c.text.replace(" ", "") for c in cells]
+    for i, t in enumerate(texts[:-2]):
+        if _TOTAL_SCORE_LABEL.match(t) and texts[i + 1] == "100":
+            m = re.fullmatch(r"\d{1,3}(?:\.\d{1,2})?", texts[i + 2])
+            if m and float(m.group(0)) <= 100:
+                for c in cells[i: i + 3]:
+                    c.used = True
+                return float(m.group(0))
+    return None
+
+
 def _read_budget_table(cells: list[Para], budget: _Budget) -> None:
     i = 0
     while i < len(cells):
@@ -515,6 +532,7 @@ _UNITS = (
 _VALUE = rf"[≥≤><]?\s*\d+(?:\.\d+)?\s*(?:{_UNITS})?(?:以上|以下|及以上|及以下)?(?:合格)?"
 _VALUE_IN_NAME = re.compile(rf"[≥≤><]?\s*(?<![\d.])\d+(?:\.\d+)?\s*(?:{_UNITS})(?:以上|以下|及以上|及以下)?")
 _VALUE_WITH_UNIT = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({_UNITS})")
+_PARTLY = re.compile(r"(?:基本|部分|大部分)(?:完成|达到|实现|达成)")
 _UNMET = re.compile(r"(?:未|没有|没|尚未|未能)(?:能|够)?(?:完成|达到|实现|达成)")
 _MET = re.compile(r"(?:完成|达到|实现|达成)(?:了)?(?:年初|年度|预期|既定)?(?:目标|指标)")
 _PHASE = re.compile(r"^(?P<name>[^（。，；]{2,24}?阶段)\s*（(?P<when>[^（）]{1,40})）")
@@ -557,7 +575,9 @@ def _read_outcome(ind: Indicator, sentence: str) -> None:
             if len(same) == 1:
                 actual = _compact(same[0].group(0))
     ind.actual = actual
-    if _UNMET.search(sentence):
+    if _PARTLY.search(sentence):
+        ind.met = None  # "基本完成": neither met nor unmet as stated; the text is kept
+    elif _UNMET.search(sentence):
         ind.met = False
     elif _MET.search(sentence):
         ind.met = True
@@ -628,7 +648,10 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     goals: dict[int, Goal] = {}
     budget = _Budget()
     _walk(paras, ev, goals, budget)
-    _read_budget_table([p for p in paras if p.cell], budget)
+    cells = [p for p in paras if p.cell]
+    _read_budget_table(cells, budget)
+    if ev.self_score is None:
+        ev.self_score = _read_table_score(cells)
     ev.budget = budget.as_lines()
     ev.goals = [goals[n] for n in sorted(goals)]
     ev.unparsed = _unparsed(paras)
