@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import xlsxwriter
 
-from .ingest.forms import DEFAULT_GOAL_NAME
+from .ingest.forms import CONCLUSION, DEFAULT_GOAL_NAME
 from .model import SCOPES, Evaluation, PerfevalError
 
 LINE_LABELS = {
@@ -215,8 +215,12 @@ def _write_sheet(sh: _Sheet, ev: Evaluation) -> None:
     put(r, 7, ev.self_score, "num")
     put(r, 8, None)
     r += 1
-    for label, texts in (("存在问题", ev.problems), ("改进措施", ev.measures),
-                         ("上年度自评结果应用", ev.result_use)):
+    # 评价结论 (Sichuan/Yunnan forms) is kept by the reader as unparsed text.
+    conclusion = [t.removeprefix(CONCLUSION) for t in ev.unparsed if t.startswith(CONCLUSION)]
+    boxes = [("评价结论", conclusion)] if conclusion else []
+    boxes += [("存在问题", ev.problems), ("改进措施", ev.measures),
+              ("上年度自评结果应用", ev.result_use)]
+    for label, texts in boxes:
         put(r, 0, label, "head")
         put(r, 1, "\n".join(texts) or None, "text", c2=last)
         r += 1

@@ -419,12 +419,14 @@ def test_the_same_project_in_two_files_is_an_error_on_the_second(tmp_path):
 
 
 def comparable(ev: Evaluation) -> Evaluation:
-    """What the central form carries (not the source file's name, rows or notes)."""
+    """What the central form carries (not the source file's name or rows, nor
+    unparsed text other than 评价结论)."""
     goals = [replace(g, indicators=[replace(i, source_text=None, met=None)
                                     for i in g.indicators]) for g in ev.goals]
     return replace(ev, department=Department(ev.department.name), goals=goals,
                    budget=sorted(ev.budget, key=lambda b: b.line), source_name=None,
-                   checksum=None, unparsed=[], schedule=[], is_demo=False)
+                   checksum=None, schedule=[], is_demo=False,
+                   unparsed=[t for t in ev.unparsed if t.startswith(forms.CONCLUSION)])
 
 
 @pytest.mark.parametrize("build", [ff.ezhou_form, ff.hubei_form, ff.qingshen_form,

@@ -32,7 +32,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -70,6 +70,8 @@ class FileResult:
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 DEFAULT_GOAL_NAME = "年度总体目标"
+# The model has no field for 评价结论: it is kept as unparsed text with this prefix.
+CONCLUSION = "评价结论："
 
 # Limits for zips: a forms archive from a district is a few MB; these stop a
 # zip bomb long before it fills memory.
@@ -786,7 +788,7 @@ class _SheetReader:
         goals = _assemble_goals(goal_rows, seps, by_goal)
         texts = self.texts(labels)
         unparsed = list(self.unparsed)
-        unparsed += [f"评价结论：{t}" for t in texts.get("conclusion", [])]
+        unparsed += [CONCLUSION + t for t in texts.get("conclusion", [])]
         if not any(gl.indicators for gl in goals):
             self.warn(ind_hdr, None, "指标表中没有填写任何指标")
         return Evaluation(
@@ -972,7 +974,13 @@ def expand_inputs(paths: Iterable[str | Path], *,
     A missing path, an oversized file or a bad zip raises FormError, unless
     ``on_error(name, message)`` is given: then it is told and the rest go on.
     """
-    out: list[tuple[str, bytes]] = []
+    return list(iter_inputs(paths, on_error=on_error))
+
+
+def iter_inputs(paths: Iterable[str | Path], *,
+                on_error: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, bytes]]:
+    """:func:`expand_inputs` one file at a time (a province's folder of forms
+    need not sit in memory at once)."""
 
     def fail(label: str, exc: FormError) -> None:
         if on_error is None:
@@ -998,11 +1006,12 @@ def expand_inputs(paths: Iterable[str | Path], *,
                     body = f.read_bytes()
                 except OSError as exc:
                     raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
-                out.extend(_expand_zip(label, body) if f.suffix.lower() == ".zip"
+                members = (_expand_zip(label, body) if f.suffix.lower() == ".zip"
                            else [(label, body)])
             except FormError as exc:
                 fail(label, exc)
-    return out
+                continue
+            yield from members
 
 
 def read_form_file(name: str, data: bytes, *, department: str | None = None) -> FileResult:
@@ -1026,10 +1035,10 @@ def read_forms(paths: Iterable[str | Path], *, department: str | None = None) ->
     evaluation (department × year × scope × project) are an error on the later one.
     """
     unreadable: list[FileResult] = []
-    inputs = expand_inputs(paths, on_error=lambda name, msg: unreadable.append(
+    inputs = iter_inputs(paths, on_error=lambda name, msg: unreadable.append(
         FileResult(name, errors=[msg])))
-    results = unreadable + [read_form_file(name, data, department=department)
-                            for name, data in inputs]
+    results = [read_form_file(name, data, department=department) for name, data in inputs]
+    results = unreadable + results
     seen: dict[tuple, str] = {}
     for res in results:
         for ev in res.evaluations:
