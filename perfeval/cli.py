@@ -67,7 +67,12 @@ def cmd_import(args) -> int:
     from .ingest import commit, evaluations_count, read_file
     from .ingest.forms import expand_inputs
 
-    results = [read_file(name, data) for name, data in expand_inputs([Path(p) for p in args.files])]
+    inputs = [Path(p) for p in args.files]
+    missing = [str(p) for p in inputs if not p.exists()]
+    if missing:
+        raise PerfevalError(f"找不到文件：{'、'.join(missing)}")
+    results = [read_file(name, data, department=args.dept)
+               for name, data in expand_inputs(inputs)]
     if not results:
         raise PerfevalError("没有找到可导入的文件。")
     for r in results:
@@ -158,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     s.add_argument("--skip-bad", action="store_true", help="跳过有错误的文件，导入其余文件")
     s.add_argument("--user", help="记录为导入人")
+    s.add_argument("--dept", help="自评表未填写主管部门/实施单位时使用的部门名称")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("history", help="列出评价的各个版本 / list revisions")

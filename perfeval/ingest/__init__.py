@@ -11,16 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import PerfevalError
-from .common import ERROR, FileResult, Issue
+from .common import ERROR, WARNING, FileResult, Issue
 
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
 REPORT_SUFFIXES = {".txt", ".docx", ".pdf"}
 SUFFIXES = TABLE_SUFFIXES | REPORT_SUFFIXES
 
 
-def read_file(name: str, data: bytes, *, is_demo: bool = False) -> FileResult:
+def read_file(name: str, data: bytes, *, is_demo: bool = False,
+              department: str | None = None) -> FileResult:
     """Read one file into evaluations (nothing is written). Never raises for
-    bad content: problems come back as issues of the result."""
+    bad content: problems come back as issues of the result. ``department``
+    names the unit where an official form leaves 主管部门 and 实施单位 empty."""
     suffix = Path(name).suffix.lower()
     try:
         if suffix not in SUFFIXES:
@@ -37,8 +39,11 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False) -> FileResult:
                     raise
                 from .forms import read_form_workbook
 
-                evals = read_form_workbook(Path(name), data)
-                return FileResult(name=name, evaluations=evals, kind="自评表")
+                notes: list[str] = []
+                evals = read_form_workbook(Path(name), data, department=department,
+                                           warnings=notes)
+                return FileResult(name=name, evaluations=evals, kind="自评表",
+                                  issues=[Issue(name, n, severity=WARNING) for n in notes])
         from .report import read_report
 
         return FileResult(name=name, evaluations=[read_report(Path(name), data)], kind="报告")
