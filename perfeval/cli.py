@@ -88,8 +88,13 @@ def cmd_import(args) -> int:
         written = commit(store, results, skip_bad=args.skip_bad, imported_by=args.user)
         _score_all(store)
     for w in written:
-        print(f"已导入：{w.department} {w.year} 年度 {w.scope}{w.project}（第 {w.revision} 版）")
+        print(f"已导入：{w.department} {w.year} 年度 {_scope_label(w.scope, w.project)}"
+              f"（第 {w.revision} 版）")
     return 1 if bad else 0
+
+
+def _scope_label(scope: str, project: str) -> str:
+    return f"{scope}「{project}」" if project else scope
 
 
 def cmd_history(args) -> int:
@@ -100,7 +105,7 @@ def cmd_history(args) -> int:
         return 0
     for r in df.itertuples():
         mark = "*" if r.is_current else " "
-        print(f"{mark} {r.department} {r.year} {r.scope}{r.project} 第{r.revision}版 "
+        print(f"{mark} {r.department} {r.year} {_scope_label(r.scope, r.project)} 第{r.revision}版 "
               f"{r.imported_at:%Y-%m-%d %H:%M} {r.source_name or ''} 指标 {r.indicators} 条")
     print("（* 为当前版本）")
     return 0
