@@ -486,56 +486,95 @@ def format_explanation(ev: Evaluation, es: EvaluationScore) -> str:
 # One statement computes every score of the evaluations in temp table
 # score_todo. Fragments vary only by scheme settings (never user text);
 # numbers are bound parameters.
+#
+# A scheme weight depends only on the group its spread names ('category':
+# evaluation × category; 'goal': evaluation × goal × category; 'all': the
+# evaluation) and a source weight on a per-evaluation scale, so weights are
+# computed on those groups and joined back once, on integer keys (category as
+# a 1/2/3 code): the 10-million-row side sees one narrow join. ``ind`` is not
+# materialised: scanning its columns twice is cheaper than writing them once.
 _WEIGHT_SQL = {
-    ("category", "redistribute"): "g.cw * $pool / nullif(ev.present_e, 0) / ec.n_ec",
-    ("category", "shrink"): "g.cw / ec.n_ec",
+    ("category", "redistribute"): "ec.cw * $pool / nullif(ev.present_e, 0) / ec.n_ec",
+    ("category", "shrink"): "ec.cw / ec.n_ec",
     ("goal", "redistribute"): "($pool / ev.n_goals) * (g.cw / nullif(gg.present_g, 0)) / g.n_egc",
     ("goal", "shrink"): "($pool / ev.n_goals) * (g.cw / nullif($pool, 0)) / g.n_egc",
     ("all", "redistribute"): "$pool / ev.n_e",
     ("all", "shrink"): "$pool / ev.n_e",
 }
 
-# Weights depend only on (evaluation, goal, category) and, for source
-# weights, on a per-evaluation scale: they are computed on those groups and
-# joined back once, so the 10-million-row side sees a single join.
-_BULK_SQL = """
+_IND_SQL = """
 CREATE OR REPLACE TEMP TABLE score_ind AS
-WITH ind AS (
-    SELECT i.ind_id, i.eval_id, i.goal_no, i.category, i.direction, i.target_num,
+WITH ind AS NOT MATERIALIZED (
+    SELECT i.ind_id, i.eval_id, i.goal_no, i.direction, i.target_num,
            i.actual_num, i.target_unit, i.actual_unit, i.actual_level, i.met,
            i.weight AS src_w, i.score AS src_score,
+           CASE i.category WHEN '产出' THEN 1 WHEN '效益' THEN 2 WHEN '满意度' THEN 3
+                           ELSE 0 END::UTINYINT AS cat,
            CASE i.category WHEN '产出' THEN $w_output WHEN '效益' THEN $w_effect
                            WHEN '满意度' THEN $w_satisfaction ELSE 0.0 END AS cw
-    FROM indicators i JOIN score_todo t USING (eval_id)
-),
-grp AS (
-    SELECT eval_id, goal_no, category, any_value(cw) AS cw, count(*) AS n_egc,
+    FROM indicators i SEMI JOIN score_todo t USING (eval_id)
+),"""
+
+_EXEC_W_SQL = """least(greatest(CASE WHEN e.n_src = e.n_e THEN coalesce(b.exec_w_src, $exec_weight)
+                               ELSE $exec_weight END, 0.0), 100.0) AS exec_w"""
+_SCALE_SQL = """CASE WHEN ev.exec_w + ev.src_sum > 100 AND ev.src_sum > 0
+                THEN (100 - ev.exec_w) / ev.src_sum ELSE 1.0 END AS src_scale"""
+
+# spread → (CTEs ending in gw, the keys gw is joined on)
+_GROUP_SQL = {
+    "category": ("""
+grp_ec AS (
+    SELECT eval_id, cat, any_value(cw) AS cw, count(*) AS n_ec,
            count(src_w) AS n_src, sum(greatest(src_w, 0.0)) AS src_sum
-    FROM ind GROUP BY ALL
+    FROM ind GROUP BY eval_id, cat
 ),
-grp_ec AS (SELECT eval_id, category, any_value(cw) AS cw, sum(n_egc) AS n_ec
-           FROM grp GROUP BY ALL),
+ev AS (
+    SELECT e.eval_id, e.n_e, e.n_src = e.n_e AS from_source, e.src_sum, e.present_e, {exec_w}
+    FROM (SELECT eval_id, sum(n_ec) AS n_e, sum(n_src) AS n_src, sum(src_sum) AS src_sum,
+                 sum(cw) AS present_e
+          FROM grp_ec GROUP BY eval_id) e
+    LEFT JOIN score_bud b USING (eval_id)
+),
+gw AS (
+    SELECT ec.eval_id, ec.cat, ev.from_source, ev.src_sum, {scale},
+           coalesce({weight_expr}, 0.0) AS scheme_w
+    FROM grp_ec ec JOIN ev USING (eval_id)
+),""", "eval_id, cat"),
+    "all": ("""
+ev AS (
+    SELECT e.eval_id, e.n_e, e.n_src = e.n_e AS from_source, e.src_sum, {exec_w}
+    FROM (SELECT eval_id, count(*) AS n_e, count(src_w) AS n_src,
+                 sum(greatest(src_w, 0.0)) AS src_sum
+          FROM ind GROUP BY eval_id) e
+    LEFT JOIN score_bud b USING (eval_id)
+),
+gw AS (
+    SELECT ev.eval_id, ev.from_source, ev.src_sum, {scale},
+           coalesce({weight_expr}, 0.0) AS scheme_w
+    FROM ev
+),""", "eval_id"),
+    "goal": ("""
+grp AS (
+    SELECT eval_id, goal_no, cat, any_value(cw) AS cw, count(*) AS n_egc,
+           count(src_w) AS n_src, sum(greatest(src_w, 0.0)) AS src_sum
+    FROM ind GROUP BY eval_id, goal_no, cat
+),
 grp_g AS (SELECT eval_id, goal_no, sum(cw) AS present_g FROM grp GROUP BY ALL),
 ev AS (
-    SELECT e.eval_id, e.n_e, e.n_src = e.n_e AS from_source, e.src_sum, c.present_e,
-           gn.n_goals,
-           least(greatest(CASE WHEN e.n_src = e.n_e THEN coalesce(b.exec_w_src, $exec_weight)
-                               ELSE $exec_weight END, 0.0), 100.0) AS exec_w
+    SELECT e.eval_id, e.n_e, e.n_src = e.n_e AS from_source, e.src_sum, gn.n_goals, {exec_w}
     FROM (SELECT eval_id, sum(n_egc) AS n_e, sum(n_src) AS n_src, sum(src_sum) AS src_sum
           FROM grp GROUP BY eval_id) e
-    JOIN (SELECT eval_id, sum(cw) AS present_e FROM grp_ec GROUP BY eval_id) c USING (eval_id)
     JOIN (SELECT eval_id, count(*) AS n_goals FROM grp_g GROUP BY eval_id) gn USING (eval_id)
     LEFT JOIN score_bud b USING (eval_id)
 ),
 gw AS (
-    SELECT g.eval_id, g.goal_no, g.category, ev.from_source, ev.src_sum,
-           CASE WHEN ev.exec_w + ev.src_sum > 100 AND ev.src_sum > 0
-                THEN (100 - ev.exec_w) / ev.src_sum ELSE 1.0 END AS src_scale,
+    SELECT g.eval_id, g.goal_no, g.cat, ev.from_source, ev.src_sum, {scale},
            coalesce({weight_expr}, 0.0) AS scheme_w
-    FROM grp g JOIN ev USING (eval_id)
-        JOIN grp_ec ec USING (eval_id, category)
-        JOIN grp_g gg USING (eval_id, goal_no)
-),
+    FROM grp g JOIN ev USING (eval_id) JOIN grp_g gg USING (eval_id, goal_no)
+),""", "eval_id, goal_no, cat"),
+}
+
+_SCORE_SQL = """
 weighted AS (
     SELECT ind.*, gw.from_source, gw.src_sum,
            CASE WHEN gw.from_source THEN greatest(ind.src_w, 0.0) * gw.src_scale
@@ -545,7 +584,7 @@ weighted AS (
                   OR {canon_t} = {canon_a}) AS numeric,
            CASE WHEN ind.src_w > 0 AND ind.src_score IS NOT NULL
                 THEN ind.src_score / ind.src_w END AS reported_share
-    FROM ind JOIN gw USING (eval_id, goal_no, category)
+    FROM ind JOIN gw USING ({keys})
 ),
 shared AS (
     SELECT *,
@@ -577,7 +616,7 @@ shared AS (
              ELSE 'unreadable' END AS rule
     FROM weighted
 )
-SELECT ind_id, eval_id, category, weight, weight * share AS score,
+SELECT ind_id, eval_id, cat, weight, weight * share AS score,
        weight - weight * share AS lost, rule,
        coalesce(rule = 'positive' AND target_num > 0
                 AND actual_num >= $over_ratio * target_num, FALSE) AS over_achieved,
@@ -613,12 +652,12 @@ INSERT INTO eval_scores BY NAME
 WITH agg AS (
     SELECT eval_id,
            sum(weight) AS ind_weight, sum(score) AS ind_score, count(*) AS indicator_count,
-           sum(weight) FILTER (WHERE category = '产出') AS output_weight,
-           sum(score) FILTER (WHERE category = '产出') AS output_score,
-           sum(weight) FILTER (WHERE category = '效益') AS effect_weight,
-           sum(score) FILTER (WHERE category = '效益') AS effect_score,
-           sum(weight) FILTER (WHERE category = '满意度') AS satisfaction_weight,
-           sum(score) FILTER (WHERE category = '满意度') AS satisfaction_score,
+           sum(weight) FILTER (WHERE cat = 1) AS output_weight,
+           sum(score) FILTER (WHERE cat = 1) AS output_score,
+           sum(weight) FILTER (WHERE cat = 2) AS effect_weight,
+           sum(score) FILTER (WHERE cat = 2) AS effect_score,
+           sum(weight) FILTER (WHERE cat = 3) AS satisfaction_weight,
+           sum(score) FILTER (WHERE cat = 3) AS satisfaction_score,
            count(*) FILTER (WHERE met_computed = FALSE) AS unmet_count,
            count(*) FILTER (WHERE over_achieved) AS over_count,
            count(*) FILTER (WHERE rule = 'unreadable') AS unreadable_count,
@@ -629,7 +668,7 @@ base AS (
     SELECT t.eval_id, t.self_score,
            CASE WHEN b.a > 0 AND b.b IS NOT NULL THEN b.b / b.a END AS exec_rate,
            CASE WHEN coalesce(a.from_source, FALSE) THEN coalesce(b.exec_w_src, $exec_weight)
-                ELSE $exec_weight END AS exec_weight_raw,  -- as in _BULK_SQL
+                ELSE $exec_weight END AS exec_weight_raw,  -- as in _EXEC_W_SQL
            a.*
     FROM score_todo t LEFT JOIN score_bud b USING (eval_id) LEFT JOIN agg a USING (eval_id)
 ),
@@ -668,13 +707,22 @@ FROM totals
 _INDICATOR_INSERT_SQL = """
 INSERT INTO indicator_scores BY NAME
 SELECT ind_id, eval_id, $scheme AS scheme, weight, score, lost, rule, over_achieved, met_computed
-FROM score_ind ORDER BY eval_id, ind_id
+FROM score_ind
 """
 
 
 def _canon_sql(col: str) -> str:
     cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _UNIT_CANON.items())
     return f"(CASE {col} {cases} ELSE {col} END)"
+
+
+def _bulk_sql(scheme: Scheme) -> str:
+    groups, keys = _GROUP_SQL[scheme.spread]
+    groups = groups.format(exec_w=_EXEC_W_SQL, scale=_SCALE_SQL,
+                           weight_expr=_WEIGHT_SQL[(scheme.spread, scheme.empty_category)])
+    score = _SCORE_SQL.format(keys=keys, canon_t=_canon_sql("ind.target_unit"),
+                              canon_a=_canon_sql("ind.actual_unit"))
+    return _IND_SQL + groups + score
 
 
 def _bulk_params(scheme: Scheme) -> dict:
@@ -719,9 +767,7 @@ def score_store(store, scheme_name: str | Scheme | None = None, *,
     if store.read_only:
         raise PerfevalError("数据库以只读方式打开，无法写入评分结果。")
     params = _bulk_params(scheme)
-    weight_expr = _WEIGHT_SQL[(scheme.spread, scheme.empty_category)]
-    bulk = _BULK_SQL.format(weight_expr=weight_expr, canon_t=_canon_sql("ind.target_unit"),
-                            canon_a=_canon_sql("ind.actual_unit"))
+    bulk = _bulk_sql(scheme)
     with store._write_lock:
         cur = store.cursor()
         try:
