@@ -118,7 +118,7 @@ class AuditSettings:
     amount_tolerance: float = 0.01
     rate_tolerance: float = 0.005
     low_exec_rate: float = 0.9
-    problem_similarity: float = 0.3
+    problem_similarity: float = 0.25
     disabled: frozenset[str] = frozenset()
 
     def __post_init__(self):
