@@ -23,7 +23,11 @@ Rules (each a field of :class:`Scheme`):
   An indicator whose category is none of 产出/效益/满意度 weighs 0.
 - Source weights win: when every indicator of an evaluation has its 分值,
   those are the weights (``weight_basis`` 'source'); the execution weight is
-  then the 总预算 line's 分值 (or any budget line's), else ``exec_weight``.
+  then the 总预算 line's 分值 (or any budget line's) when below 100; when
+  there is none, or it is the form's 100 written on the budget block (鄂州
+  2021 form), the execution weight is 0 if the indicator 分值 already sum to
+  100 (execution is then scored as an indicator, 预算执行率), else
+  ``exec_weight``.
   If they sum above 100 the indicator weights are scaled down to fit (the
   raw sum is kept in ``source_weight_sum`` for the audit); below 100 the
   maximum shrinks.
@@ -97,6 +101,8 @@ SPREADS = ("category", "goal", "all")
 EMPTY_CATEGORY = ("redistribute", "shrink")
 GRADES = ((90.0, "优"), (80.0, "良"), (60.0, "中"), (0.0, "差"))
 GRADE_TOLERANCE = 1e-6
+# Source 分值 summing to at least this hold all 100 points by themselves.
+SOURCE_FULL = 99.5
 # Band of each qualitative level: (lowest share, highest share, default share).
 DEFAULT_BANDS = {"达成": (0.8, 1.0, 1.0), "部分达成": (0.6, 0.8, 0.7), "未达成": (0.0, 0.6, 0.3)}
 CATEGORY_COLUMNS = {"产出": "output", "效益": "effect", "满意度": "satisfaction"}
@@ -314,12 +320,18 @@ def execution_rate(ev: Evaluation) -> float | None:
 
 
 def execution_weight(ev: Evaluation, scheme: Scheme, basis: str) -> float:
+    """The execution rate's weight (see the module notes on source weights)."""
     if basis == "source":
         totals = [b.weight for b in ev.budget if b.line == "total" and b.weight is not None]
         anys = [b.weight for b in ev.budget if b.weight is not None]
         chosen = max(totals) if totals else (max(anys) if anys else None)
-        if chosen is not None:
-            return min(max(float(chosen), 0.0), 100.0)
+        if chosen is not None and chosen < 100:
+            return max(float(chosen), 0.0)
+        # No line 分值, or the form's 100 written on the budget block: when the
+        # indicators already hold the 100 points, execution is one of them.
+        src_sum = sum(max(float(i.weight), 0.0) for _, i in ev.indicators)
+        if src_sum >= SOURCE_FULL:
+            return 0.0
     return min(max(float(scheme.exec_weight), 0.0), 100.0)
 
 
@@ -515,8 +527,9 @@ WITH ind AS NOT MATERIALIZED (
     FROM indicators i SEMI JOIN score_todo t USING (eval_id)
 ),"""
 
-_EXEC_W_SQL = """least(greatest(CASE WHEN e.n_src = e.n_e THEN coalesce(b.exec_w_src, $exec_weight)
-                               ELSE $exec_weight END, 0.0), 100.0) AS exec_w"""
+_EXEC_W_SQL = """CASE WHEN e.n_src = e.n_e AND b.exec_w_src < 100 THEN greatest(b.exec_w_src, 0.0)
+                WHEN e.n_src = e.n_e AND e.src_sum >= $source_full THEN 0.0
+                ELSE least(greatest($exec_weight, 0.0), 100.0) END AS exec_w"""
 _SCALE_SQL = """CASE WHEN ev.exec_w + ev.src_sum > 100 AND ev.src_sum > 0
                 THEN (100 - ev.exec_w) / ev.src_sum ELSE 1.0 END AS src_scale"""
 
@@ -536,7 +549,7 @@ ev AS (
     LEFT JOIN score_bud b USING (eval_id)
 ),
 gw AS (
-    SELECT ec.eval_id, ec.cat, ev.from_source, ev.src_sum, {scale},
+    SELECT ec.eval_id, ec.cat, ev.from_source, ev.src_sum, ev.exec_w, {scale},
            coalesce({weight_expr}, 0.0) AS scheme_w
     FROM grp_ec ec JOIN ev USING (eval_id)
 ),""", "eval_id, cat"),
@@ -549,7 +562,7 @@ ev AS (
     LEFT JOIN score_bud b USING (eval_id)
 ),
 gw AS (
-    SELECT ev.eval_id, ev.from_source, ev.src_sum, {scale},
+    SELECT ev.eval_id, ev.from_source, ev.src_sum, ev.exec_w, {scale},
            coalesce({weight_expr}, 0.0) AS scheme_w
     FROM ev
 ),""", "eval_id"),
@@ -568,7 +581,7 @@ ev AS (
     LEFT JOIN score_bud b USING (eval_id)
 ),
 gw AS (
-    SELECT g.eval_id, g.goal_no, g.cat, ev.from_source, ev.src_sum, {scale},
+    SELECT g.eval_id, g.goal_no, g.cat, ev.from_source, ev.src_sum, ev.exec_w, {scale},
            coalesce({weight_expr}, 0.0) AS scheme_w
     FROM grp g JOIN ev USING (eval_id) JOIN grp_g gg USING (eval_id, goal_no)
 ),""", "eval_id, goal_no, cat"),
@@ -576,7 +589,7 @@ gw AS (
 
 _SCORE_SQL = """
 weighted AS (
-    SELECT ind.*, gw.from_source, gw.src_sum,
+    SELECT ind.*, gw.from_source, gw.src_sum, gw.exec_w,
            CASE WHEN gw.from_source THEN greatest(ind.src_w, 0.0) * gw.src_scale
                 ELSE gw.scheme_w END AS weight,
            ind.target_num IS NOT NULL AND ind.actual_num IS NOT NULL
@@ -623,7 +636,7 @@ SELECT ind_id, eval_id, cat, weight, weight * share AS score,
        CASE WHEN rule IN ('positive', 'reverse') THEN share >= 1.0
             WHEN rule = 'band' THEN actual_level = '达成'
             WHEN rule IN ('met', 'unmet') THEN met END AS met_computed,
-       from_source, src_sum
+       from_source, src_sum, exec_w
 FROM shared
 """
 
@@ -661,27 +674,22 @@ WITH agg AS (
            count(*) FILTER (WHERE met_computed = FALSE) AS unmet_count,
            count(*) FILTER (WHERE over_achieved) AS over_count,
            count(*) FILTER (WHERE rule = 'unreadable') AS unreadable_count,
-           bool_and(from_source) AS from_source, any_value(src_sum) AS src_sum
+           bool_and(from_source) AS from_source, any_value(src_sum) AS src_sum,
+           any_value(exec_w) AS exec_w
     FROM score_ind GROUP BY eval_id
 ),
 base AS (
     SELECT t.eval_id, t.self_score,
            CASE WHEN b.a > 0 AND b.b IS NOT NULL THEN b.b / b.a END AS exec_rate,
-           CASE WHEN coalesce(a.from_source, FALSE) THEN coalesce(b.exec_w_src, $exec_weight)
-                ELSE $exec_weight END AS exec_weight_raw,  -- as in _EXEC_W_SQL
+           coalesce(a.exec_w, least(greatest($exec_weight, 0.0), 100.0)) AS exec_weight,
            a.*
     FROM score_todo t LEFT JOIN score_bud b USING (eval_id) LEFT JOIN agg a USING (eval_id)
-),
-scored AS (
-    SELECT *,
-           least(greatest(exec_weight_raw, 0.0), 100.0) AS exec_weight
-    FROM base
 ),
 totals AS (
     SELECT *,
            CASE WHEN exec_rate IS NULL THEN 0.0
                 ELSE exec_weight * least(greatest(exec_rate, 0.0), 1.0) END AS exec_score
-    FROM scored
+    FROM base
 )
 SELECT eval_id, $scheme AS scheme, $scheme_hash AS scheme_hash, exec_rate, exec_weight,
        exec_score,
@@ -735,6 +743,7 @@ def _bulk_params(scheme: Scheme) -> dict:
         "b2_lo": b["部分达成"][0], "b2_hi": b["部分达成"][1], "b2_def": b["部分达成"][2],
         "b3_lo": b["未达成"][0], "b3_hi": b["未达成"][1], "b3_def": b["未达成"][2],
         "unreadable": float(scheme.unreadable_share), "over_ratio": float(scheme.over_ratio),
+        "source_full": SOURCE_FULL,
     }
 
 

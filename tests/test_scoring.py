@@ -212,11 +212,25 @@ def test_source_weights_win():
 
 
 def test_source_weights_above_100_are_scaled():
-    ev = _ev([Goal(1, "g", indicators=[_ind("产出", 80), _ind("效益", 40)])])
+    ev = _ev([Goal(1, "g", indicators=[_ind("产出", 80), _ind("效益", 40)])],
+             budget=[BudgetLine("total", 100, 100, weight=10)])
     es = score_evaluation(ev)
-    assert es.source_weight_sum == 120
+    assert es.source_weight_sum == 120 and es.exec_weight == 10
     assert [s.result.weight for s in es.indicators] == pytest.approx([60, 30])
     assert es.total == pytest.approx(100)
+
+
+def test_indicators_holding_all_100_points():
+    # 鄂州 2021 form: 预算执行率 is an indicator (分值 20) and the budget block
+    # carries the form's 100; execution gets no separate weight.
+    ev = _ev([Goal(1, "g", indicators=[
+        Indicator("产出", "预算执行率", "100%", "83.5%", weight=20, score=18),
+        _ind("产出", 70), _ind("满意度", 10)])],
+        budget=[BudgetLine("total", 150, 125.25, weight=100, score=98)])
+    es = score_evaluation(ev)
+    assert es.exec_weight == 0 and es.max_score == 100
+    assert es.indicators[0].result.score == pytest.approx(16.7)
+    assert es.total == pytest.approx(96.7)
 
 
 @pytest.mark.parametrize(("budget", "rate"), [
@@ -283,7 +297,8 @@ budget_lines = st.lists(st.builds(
     BudgetLine, line=st.sampled_from(["total", "basic", "project", "fiscal", "other"]),
     budget=st.one_of(st.none(), st.floats(min_value=0, max_value=1e4)),
     executed=st.one_of(st.none(), st.floats(min_value=0, max_value=2e4)),
-    weight=st.one_of(st.none(), st.floats(min_value=0, max_value=30))), max_size=3)
+    weight=st.one_of(st.none(), st.floats(min_value=0, max_value=30), st.just(100.0))),
+    max_size=3)
 
 
 @st.composite
