@@ -89,7 +89,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from .model import CATEGORIES, BudgetLine, Evaluation, Goal, Indicator, PerfevalError
+from .model import CATEGORIES, BudgetLine, Evaluation, Indicator, PerfevalError
 from .values import indicator_direction, parse_target, parse_value
 
 # --------------------------------------------------------------------------
@@ -820,6 +820,17 @@ def ensure_scores(store, scheme_name: str | Scheme | None = None) -> int:
     return score_store(store, scheme)
 
 
+def explain_stored(store, eval_id: int, scheme_name: str | None = None
+                   ) -> tuple[EvaluationScore, list[LostPoint]]:
+    """Score and lost points of one stored evaluation (for the dashboard's waterfall).
+
+    Computed in memory from the stored rows; the bulk tables hold the same
+    figures (tests/test_scoring.py checks that both paths agree).
+    """
+    es = score_evaluation(store.load(eval_id), get_scheme(scheme_name))
+    return es, explain(es)
+
+
 def current_scores(store, scheme_name: str | None = None) -> pd.DataFrame:
     """eval_scores of the current evaluations with department, year, scope, project."""
     scheme = get_scheme(scheme_name)
@@ -921,5 +932,6 @@ __all__ = [
     "DEFAULT_SCHEME", "SCHEMES", "Scheme", "get_scheme", "grade_of", "score_share",
     "score_indicator", "indicator_weights", "execution_rate", "score_evaluation", "explain",
     "format_explanation", "score_store", "ensure_scores", "missing_count", "current_scores",
-    "bench_scoring", "add_cli", "EvaluationScore", "IndicatorResult", "LostPoint", "Goal",
+    "bench_scoring", "add_cli", "EvaluationScore", "IndicatorResult", "LostPoint",
+    "explain_stored",
 ]

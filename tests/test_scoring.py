@@ -20,6 +20,7 @@ from perfeval.scoring import (
     ensure_scores,
     execution_rate,
     explain,
+    explain_stored,
     format_explanation,
     get_scheme,
     grade_of,
@@ -374,6 +375,20 @@ def test_ensure_scores_is_incremental(store):
     assert int(n["n"].iloc[0]) == 2
     df = current_scores(store)
     assert len(df) == 2 and set(df["grade"]) <= {"优", "良", "中", "差"}
+    eval_id = store.current_eval_id("武汉市硚口区人民政府荣华街道办事处", 2022)
+    es, lost = explain_stored(store, eval_id)
+    stored = df.loc[df["eval_id"] == eval_id, "total"].iloc[0]
+    assert es.total == pytest.approx(stored) and len(lost) == 2
+
+
+def test_read_only_store_is_left_alone(tmp_path):
+    path = tmp_path / "r.duckdb"
+    with Store(path) as s:
+        s.write([ronghua_2022()])
+    with Store(path, read_only=True) as ro:
+        assert missing_count(ro) == 1 and ensure_scores(ro) == 0
+        with pytest.raises(PerfevalError, match="只读"):
+            score_store(ro)
 
 
 def test_cli(tmp_path, capsys):
