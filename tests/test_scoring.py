@@ -411,3 +411,15 @@ def test_cli(tmp_path, capsys):
     args = parser.parse_args(["--db", str(db), "score", "--explain", "无此单位", "2022"])
     with pytest.raises(PerfevalError, match="没有"):
         args.func(args)
+
+
+def test_sample_report_as_parsed():
+    """The report parser's reading of the sample scores as the hand-built fixture does."""
+    report = pytest.importorskip("perfeval.ingest.report")
+    from tests.conftest import FIXTURES
+
+    ev = report.read_report(FIXTURES / "reports" / "ronghua-2022.txt")
+    es = score_evaluation(ev)
+    assert es.total == pytest.approx(97.33, abs=0.01) and es.grade == "优"
+    assert [(p.goal_no, p.indicator) for p in explain(es)] == [
+        (4, "信访积案化解率"), (4, "消防隐患整治率 99%")]
