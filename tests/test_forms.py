@@ -85,9 +85,6 @@ def test_ezhou_department_comes_from_the_form_before_the_caller():
     assert ev.department.name == "鄂州市人民政府办公室"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "scoring.execution_weight takes the funds block's reported 分值 100 as the execution "
-    "weight and scales every indicator weight to 0; the rule gives this indicator 16.7"))
 def test_ezhou_budget_rate_indicator_rescored_to_16_7():
     from perfeval.scoring import score_evaluation
 
