@@ -286,26 +286,24 @@ SELECT 'SCORE_ABOVE_WEIGHT', NULL, eval_id, NULL, NULL,
 FROM a_bl WHERE score > weight + $weight_tolerance
 """
 
+# The execution weight is the scoring's (a budget block's 分值 100 on forms
+# whose indicators already hold 100 points is the form's total, not a weight).
 _CHECK_SQL["WEIGHTS_NOT_100"] = f"""
 WITH w AS (
     SELECT eval_id, sum(weight) AS ind_sum, count(*) - count(weight) AS missing
     FROM a_ind GROUP BY eval_id HAVING count(weight) > 0
-), lw AS (
-    SELECT eval_id, coalesce(max(weight) FILTER (WHERE line = 'total'), max(weight)) AS exec_w
-    FROM a_bl GROUP BY eval_id
 ), t AS (
-    SELECT w.*, lw.exec_w, lw.exec_w IS NOT NULL AS exec_reported,
-           w.ind_sum + coalesce(lw.exec_w, $scheme_exec_weight) AS total
-    FROM w LEFT JOIN lw USING (eval_id)
+    SELECT w.*, coalesce(e.exec_weight, $scheme_exec_weight) AS exec_w,
+           w.ind_sum + coalesce(e.exec_weight, $scheme_exec_weight) AS total
+    FROM w JOIN a_ev e USING (eval_id)
 )
 SELECT 'WEIGHTS_NOT_100', NULL, eval_id, NULL, NULL,
-       '指标分值合计 ' || {_n('ind_sum')} || ' + 预算执行分值 '
-         || {_n('coalesce(exec_w, $scheme_exec_weight)')}
-         || CASE WHEN exec_reported THEN '' ELSE '（未填报，按方案计）' END
-         || ' = ' || {_n('total')} || '，不等于 ' || {_n('$weight_total')}
-         || CASE WHEN missing > 0 THEN '；另有 ' || missing || ' 个指标未填分值' ELSE '' END,
-       to_json({{'指标分值合计': ind_sum, '预算执行分值': coalesce(exec_w, $scheme_exec_weight),
-                 '预算执行分值为填报数': exec_reported, '合计': total,
+       CASE WHEN missing > 0 THEN '有 ' || missing || ' 个指标未填分值；' ELSE '' END
+         || '指标分值合计 ' || {_n('ind_sum')} || ' + 预算执行分值 ' || {_n('exec_w')}
+         || ' = ' || {_n('total')}
+         || CASE WHEN abs(total - $weight_total) > $weight_tolerance
+                 THEN '，不等于 ' || {_n('$weight_total')} ELSE '' END,
+       to_json({{'指标分值合计': ind_sum, '预算执行分值': exec_w, '合计': total,
                  '应为': $weight_total, '未填分值指标数': missing}})
 FROM t WHERE abs(total - $weight_total) > $weight_tolerance OR missing > 0
 """
@@ -379,7 +377,9 @@ WITH r AS (
 SELECT 'REPORTED_SCORE_MISMATCH', NULL, eval_id, goal_no, name,
        {_IND_LABEL} || '填报得分 ' || {_n('score')} || '（分值 ' || {_n('weight')}
          || '），按评分规则应得 ' || {_n('rule_points')} || '（目标 ' || {_t('target_text')}
-         || '，实际 ' || {_ACTUAL} || '）',
+         || '，实际 ' || {_ACTUAL}
+         || CASE WHEN rule = 'unreadable' THEN '，实际值无法与目标比较，不能给分' ELSE '' END
+         || '）',
        to_json({{'分值': weight, '填报得分': score, '按规则得分': round(rule_points, 2),
                  '规则': rule, '目标值': target_text, '实际值': actual_text}})
 FROM r WHERE abs(score - rule_points) > $reported_score_tolerance
@@ -513,7 +513,8 @@ SELECT 'LOW_EXEC_NO_REASON', NULL, eval_id, NULL, NULL,
        to_json({{'预算行': {_LINE_LABEL}, '预算数': budget, '执行数': executed,
                  '执行率': round(executed / budget, 6), '阈值': $low_exec_rate}})
 FROM a_bl b
-WHERE budget > 0 AND executed IS NOT NULL AND executed / budget < $low_exec_rate
+WHERE line IN ('total', 'basic', 'project')  -- funding-source lines repeat the total
+  AND budget > 0 AND executed IS NOT NULL AND executed / budget < $low_exec_rate
   AND nullif(trim(coalesce(reason, '')), '') IS NULL
   AND NOT EXISTS (SELECT 1 FROM a_fi f WHERE f.eval_id = b.eval_id AND f.text LIKE '%执行%')
 """

@@ -7,6 +7,7 @@ import argparse
 import copy
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,9 +32,11 @@ from perfeval.audit import (
     summarize,
     text_similarity,
 )
+from perfeval.ingest.forms import read_form_workbook
 from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator, PerfevalError
 from perfeval.scoring import score_evaluation
 from perfeval.store import Store
+from tests import formfactory as ff
 from tests.ronghua_fixture import ronghua_2022
 
 DEPT = "清水街道办事处（测试）"
@@ -114,6 +117,13 @@ def case_weights_not_100(trigger):
     return ev, None
 
 
+def case_weights_partly_missing(trigger):
+    ev = weighted(clean())
+    if trigger:
+        ind(ev, "居民满意度").weight = ind(ev, "居民满意度").score = None
+    return ev, None
+
+
 def case_exec_rate_mismatch(trigger):
     ev = clean()
     ev.goals[0].indicators.append(
@@ -141,6 +151,12 @@ def case_reported_score_mismatch(trigger):
     i.target, i.actual, i.met = "100%", "83.5%", False
     i.weight, i.score = 20, (18 if trigger else 16.7)
     ind(ev, "垃圾清运率").weight = ind(ev, "垃圾清运率").score = 15
+    return ev, None
+
+
+def case_reported_funds_score_mismatch(trigger):
+    ev = clean()  # 95 % execution: 9.5 of 10 by the rule
+    line(ev, "total").weight, line(ev, "total").score = 10, (8.5 if trigger else 9.5)
     return ev, None
 
 
@@ -258,10 +274,12 @@ CASES = [
     ("SCORE_GAP", case_score_gap),
     ("SCORE_ABOVE_WEIGHT", case_score_above_weight),
     ("WEIGHTS_NOT_100", case_weights_not_100),
+    ("WEIGHTS_NOT_100", case_weights_partly_missing),
     ("EXEC_RATE_MISMATCH", case_exec_rate_mismatch),
     ("BUDGET_PARTS_MISMATCH", case_budget_parts_mismatch),
     ("QUALITATIVE_OUT_OF_BAND", case_qualitative_out_of_band),
     ("REPORTED_SCORE_MISMATCH", case_reported_score_mismatch),
+    ("REPORTED_SCORE_MISMATCH", case_reported_funds_score_mismatch),
     ("REPORTED_MET_MISMATCH", case_reported_met_mismatch),
     ("GOAL_WITHOUT_INDICATORS", case_goal_without_indicators),
     ("NO_OUTPUT_INDICATOR", _drop_category("产出")),
@@ -319,22 +337,35 @@ def test_score_gap_severity_follows_the_thresholds():
             if f.code == "SCORE_GAP"] == ["警告"]
 
 
-def test_ezhou_like_funds_block_flags_weights_and_reported_score():
-    """The 鄂州 form: funds block 分值 100 / 得分 98 at 83.5 % execution."""
-    ev = weighted(clean())
-    ev.budget = [BudgetLine("total", 150.0, 125.25, initial=150.0, weight=100, score=98),
-                 BudgetLine("fiscal", 150.0, 125.25, initial=150.0),
-                 BudgetLine("carryover", 0.0, 0.0, initial=0.0),
-                 BudgetLine("other", 0.0, 0.0, initial=0.0)]
-    ev.self_score = None
-    found = {f.code: f for f in audit_evaluation(ev)}
-    assert found["WEIGHTS_NOT_100"].evidence["合计"] == 190
-    mismatch = found["REPORTED_SCORE_MISMATCH"].evidence
-    assert (mismatch["填报得分"], mismatch["按规则得分"]) == (98, 83.5)
-    assert (mismatch["方案执行分值"], mismatch["方案执行得分"]) == (10, 8.35)
-    assert "LOW_EXEC_NO_REASON" in found and "BUDGET_PARTS_MISMATCH" not in found
-    ev.budget[1].budget = 140.0
-    assert "BUDGET_PARTS_MISMATCH" in {f.code for f in audit_evaluation(ev)}
+def test_ezhou_form_reported_score_above_the_rule():
+    """鄂州 2021 form: 预算执行率 as a 产出 indicator, 20 分, 83.5 % of 100 %, reported 18,
+    rule 16.7. Its funds block's 分值 100 / 得分 98 is the form's total (scoring gives
+    execution no separate weight), so the 分值 add up to 100."""
+    [ev] = read_form_workbook(Path("鄂州.xlsx"), ff.ezhou_form(), department="鄂州市行政审批局")
+    found = audit_evaluation(ev)
+    mismatch = {f.indicator: f for f in by_code(found, "REPORTED_SCORE_MISMATCH")}
+    rate = mismatch["预算执行率"]
+    assert (rate.evidence["填报得分"], rate.evidence["按规则得分"]) == (18, 16.7)
+    assert "填报得分 18（分值 20），按评分规则应得 16.7" in rate.message
+    # “健全” is no level values can read: the rule gives nothing, and says why.
+    assert "无法与目标比较" in mismatch["服务大厅长效运行机制"].message
+    assert not by_code(found, "WEIGHTS_NOT_100") and not by_code(found, "EXEC_RATE_MISMATCH")
+    assert not by_code(found, "BUDGET_PARTS_MISMATCH")  # 150 = 150 + 0 + 0
+    [low] = by_code(found, "LOW_EXEC_NO_REASON")  # 83.5 % and no reason given
+    assert low.evidence["执行率"] == pytest.approx(0.835)
+    ev.budget_line("fiscal").budget = 140.0
+    assert by_code(audit_evaluation(ev), "BUDGET_PARTS_MISMATCH")
+
+
+def test_hubei_form_funds_score_follows_the_rule():
+    """湖北 form: funds block 分值 10, 得分 8 at 80 % execution (得分 = 分值 × 执行率)."""
+    [ev] = read_form_workbook(Path("湖北.xlsx"), ff.hubei_form())
+    assert not [f for f in audit_evaluation(ev) if f.code == "REPORTED_SCORE_MISMATCH"
+                and f.indicator is None]
+    ev.budget_line("total").score = 10
+    [f] = [f for f in audit_evaluation(ev) if f.code == "REPORTED_SCORE_MISMATCH"
+           and f.indicator is None]
+    assert (f.evidence["分值"], f.evidence["填报得分"], f.evidence["按规则得分"]) == (10, 10, 8)
 
 
 def test_disabled_checks_are_skipped():
