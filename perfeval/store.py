@@ -153,7 +153,8 @@ CREATE TABLE indicator_scores (
     weight DOUBLE, score DOUBLE, lost DOUBLE, rule VARCHAR,
     over_achieved BOOLEAN, met_computed BOOLEAN
 );
-"""),    # Version 4: users and the append-only audit log; columns documented in users.py / auditlog.py.
+"""),
+    # Version 4: users and the append-only audit log; columns documented in users.py / auditlog.py.
     (4, "用户与操作日志", """
 CREATE TABLE users (
     name VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL,
@@ -161,7 +162,7 @@ CREATE TABLE users (
 );
 CREATE SEQUENCE audit_seq;
 CREATE TABLE audit_log (
-    seq BIGINT NOT NULL, at TIMESTAMP NOT NULL, actor VARCHAR, address VARCHAR,
+    seq BIGINT NOT NULL, logged_at TIMESTAMP NOT NULL, actor VARCHAR, address VARCHAR,
     action VARCHAR NOT NULL, file_name VARCHAR, checksum VARCHAR, department VARCHAR,
     year INTEGER, revision INTEGER, result VARCHAR NOT NULL, detail VARCHAR
 );
