@@ -779,14 +779,59 @@ def findings_by_code(df: pd.DataFrame) -> pd.DataFrame:
                            ignore_index=True)[["code", "title", "severity", "count"]]
 
 
+def selected_eval_ids(table: pd.DataFrame, selected_rows: Sequence[int]) -> list[int]:
+    """eval_ids of the rows a reviewer selected in the overview table (out-of-range rows ignored)."""
+    rows = [int(r) for r in selected_rows if 0 <= int(r) < len(table)]
+    return [int(x) for x in table.iloc[rows]["eval_id"]] if rows else []
+
+
 def findings_of(findings: pd.DataFrame, table: pd.DataFrame,
                 selected_rows: Sequence[int]) -> pd.DataFrame:
     """The findings of the evaluations at ``selected_rows`` of ``table`` (all if none)."""
-    rows = [r for r in selected_rows if 0 <= r < len(table)]
-    if not rows:
+    ids = selected_eval_ids(table, selected_rows)
+    if not ids:
         return findings
-    ids = set(table.iloc[rows]["eval_id"].astype("int64"))
     return findings[findings["eval_id"].isin(ids)].reset_index(drop=True)
+
+
+FINDING_LABELS = {"severity": "级别", "code": "代码", "title": "检查项", "department": "部门",
+                  "year": "年度", "scope": "范围", "project": "项目", "eval_id": "评价编号",
+                  "goal_no": "目标", "indicator": "指标", "message": "说明", "evidence": "依据"}
+RECTIFICATION_LABELS = {"department": "部门", "year": "年度", "scope": "范围", "project": "项目",
+                        "goal_no": "目标", "goal": "目标名称", "indicator": "指标",
+                        "target": "目标值", "actual": "实际值", "next_year": "下一年度",
+                        "next_actual": "下一年度实际值", "status": "整改情况"}
+PROBLEM_LABELS = {"department": "部门", "year": "年度", "scope": "范围", "project": "项目",
+                  "problem": "存在的问题", "next_year": "下一年度",
+                  "similar_problem": "下一年度相似问题", "similarity": "相似度",
+                  "status": "情况"}
+EXCEL_MAX_ROWS = 1_048_575  # a worksheet's rows, less the header
+
+
+def findings_workbook(findings: pd.DataFrame, rectify: pd.DataFrame | None = None,
+                      problems: pd.DataFrame | None = None) -> bytes:
+    """An .xlsx of the findings (and, when given, rectification and problem follow-up),
+    Chinese headers, frozen header row. Text is never read as a formula."""
+    import io
+
+    buf = io.BytesIO()
+    sheets = [("复核发现", findings, FINDING_LABELS), ("整改跟踪", rectify, RECTIFICATION_LABELS),
+              ("问题复现", problems, PROBLEM_LABELS)]
+    with pd.ExcelWriter(buf, engine="xlsxwriter",
+                        engine_kwargs={"options": {"strings_to_formulas": False,
+                                                   "strings_to_urls": False}}) as xw:
+        for name, df, labels in sheets:
+            if df is None:
+                continue
+            out = df[[c for c in labels if c in df.columns]].head(EXCEL_MAX_ROWS)
+            out = out.rename(columns=labels)
+            out.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            ws.freeze_panes(1, 0)
+            for k, col in enumerate(out.columns):
+                width = 60 if col in ("说明", "依据", "存在的问题", "下一年度相似问题") else 14
+                ws.set_column(k, k, width)
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------
@@ -999,7 +1044,7 @@ def add_cli(sub) -> None:
 __all__ = [
     "AuditSettings", "CHECKS", "Check", "FINDING_COLUMNS", "Finding", "PROBLEM_STATUSES",
     "RECTIFICATION_STATUSES", "SEVERITIES", "add_cli", "audit_evaluation", "audit_store",
-    "bench_audit", "audit_overview", "AuditOverview", "REVIEW_COLUMNS", "findings_by_code", "findings_from_frame", "findings_of",
+    "bench_audit", "audit_overview", "findings_workbook", "selected_eval_ids", "AuditOverview", "REVIEW_COLUMNS", "findings_by_code", "findings_from_frame", "findings_of",
     "problem_followup", "rectification", "rectification_counts", "summarize",
     "text_bigrams", "text_similarity",
 ]

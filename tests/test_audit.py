@@ -26,6 +26,7 @@ from perfeval.audit import (
     findings_by_code,
     findings_from_frame,
     findings_of,
+    findings_workbook,
     problem_followup,
     rectification,
     rectification_counts,
@@ -635,3 +636,33 @@ def test_bench_audit(store):
     out = bench_audit(store)
     assert out["evaluations"] == 3 and out["indicators"] == 27
     assert out["findings"] == len(audit_store(store)) and out["seconds"] >= 0
+
+
+def test_findings_workbook(store):
+    import io
+
+    import openpyxl
+
+    evals = two_years()
+    ind(evals[0], "网格巡查次数").name = "=SUM(A1:A2)"  # text, never a formula
+    ind(evals[0], "=SUM(A1:A2)").target = "完成"
+    store.write(evals)
+    findings = audit_store(store)
+    data = findings_workbook(findings, rectification(store), problem_followup(store))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["复核发现", "整改跟踪", "问题复现"]
+    ws = wb["复核发现"]
+    header = [c.value for c in ws[1]]
+    assert header[:3] == ["级别", "代码", "检查项"] and "说明" in header and "依据" in header
+    assert ws.max_row == len(findings) + 1 and ws.freeze_panes == "A2"
+    indicators = [row[header.index("指标")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert "=SUM(A1:A2)" in indicators
+    cell = next(c for c in ws[get_column(header, "指标")] if c.value == "=SUM(A1:A2)")
+    assert cell.data_type == "s"
+    assert wb["整改跟踪"].max_row == 7
+
+
+def get_column(header, name):
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(header.index(name) + 1)
