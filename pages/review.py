@@ -120,10 +120,15 @@ if picked:
     if found.empty:
         st.success("未发现问题。")
     else:
-        shown = found.assign(evidence=found["evidence"].map(
-            lambda e: "；".join(f"{k}：{v}" for k, v in json.loads(e).items()) if e else ""))
+        shown = found.assign(
+            evidence=found["evidence"].map(
+                lambda e: "；".join(f"{k}：{v}" for k, v in json.loads(e).items()) if e else ""),
+            goal_no=found["goal_no"].astype("string").fillna(""),
+            indicator=found["indicator"].fillna(""))
         st.dataframe(shown[["severity", "title", "goal_no", "indicator", "message", "evidence"]]
-                     .rename(columns=FINDING_LABELS), hide_index=True, width="stretch")
+                     .rename(columns=FINDING_LABELS), hide_index=True, width="stretch",
+                     column_config={"说明": st.column_config.TextColumn(width="large"),
+                                    "依据": st.column_config.TextColumn(width="medium")})
 else:
     st.caption("在上表中选择一行，查看该评价的复核发现及依据。")
 

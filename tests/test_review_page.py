@@ -91,3 +91,16 @@ def test_selection_logic(db):
         ov = audit_overview(s)
     assert selected_eval_ids(ov.table, [0]) == [int(ov.table["eval_id"].iloc[0])]
     assert selected_eval_ids(ov.table, []) == [] and selected_eval_ids(ov.table, [99]) == []
+
+
+def test_selected_row_shows_its_findings_with_evidence(db):
+    # AppTest cannot click a dataframe row: seed the selection state the widget keeps.
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["review_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    top = at.dataframe[0].value.iloc[0]
+    assert at.subheader[1].value == f"{top['department']} {top['year']} 年度的复核发现"
+    detail = at.dataframe[1].value
+    assert list(detail.columns) == ["级别", "检查项", "目标", "指标", "说明", "依据"]
+    assert len(detail) > 0 and detail["依据"].str.contains("：").all()
