@@ -636,6 +636,8 @@ def test_bench_audit(store):
     out = bench_audit(store)
     assert out["evaluations"] == 3 and out["indicators"] == 27
     assert out["findings"] == len(audit_store(store)) and out["seconds"] >= 0
+    assert out["frame_seconds"] >= 0
+    assert "frame_seconds" not in bench_audit(store, frame_limit=1)
 
 
 def test_findings_workbook(store):
