@@ -8,14 +8,26 @@ or a workbook with the template's headers), an official self-evaluation form
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
 
-from ..model import PerfevalError
+from ..model import PerfevalError, sha256_bytes
 from .common import ERROR, WARNING, FileResult, Issue
 
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
 REPORT_SUFFIXES = {".txt", ".docx", ".pdf"}
 SUFFIXES = TABLE_SUFFIXES | REPORT_SUFFIXES
+OOXML_SUFFIXES = {".xlsx", ".xlsm", ".docx"}
+
+# Limits for every file read (CLI and dashboard). A year's template for a
+# city is ~20 MB; a form or report well under 1 MB. Beyond these a file is
+# refused before any parser sees it, so memory stays bounded.
+MAX_FILE_BYTES = 100 * 2**20  # one file, as uploaded or as unpacked from a zip
+MAX_UNPACKED_BYTES = 300 * 2**20  # all parts of one .xlsx/.docx once decompressed (zip bombs)
+MAX_UPLOAD_BYTES = 200 * 2**20  # all files of one upload, zips unpacked
+MAX_UPLOAD_FILES = 500  # files of one upload, zips unpacked
+_CHUNK = 2**20
 
 
 def read_file(name: str, data: bytes, *, is_demo: bool = False,
@@ -29,6 +41,53 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
             raise PerfevalError(
                 f"文件 {name}：不支持的文件类型“{suffix or '无扩展名'}”"
                 "（支持 xlsx、xls、csv、txt、docx、pdf，或它们的 zip 压缩包）。")
+        check_size(name, data)
+        result = _read_checked(name, data, suffix, is_demo=is_demo, department=department)
+    except PerfevalError as exc:
+        result = FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
+    result.checksum = sha256_bytes(data)
+    return result
+
+
+def check_size(name: str, data: bytes) -> None:
+    """Refuse a file too large to read, or an Office file that unpacks too far."""
+    if len(data) > MAX_FILE_BYTES:
+        raise PerfevalError(f"文件 {name} 有 {len(data) / 2**20:.0f} MB，超过单个文件 "
+                            f"{MAX_FILE_BYTES // 2**20} MB 的上限，请拆分后分批导入。")
+    if Path(name).suffix.lower() in OOXML_SUFFIXES and data.startswith(b"PK"):
+        _check_ooxml(name, data)
+
+
+def _check_ooxml(name: str, data: bytes) -> None:
+    """An .xlsx/.docx is a zip: its parts must unpack within MAX_UNPACKED_BYTES.
+    The sizes a zip states may lie, so the parts are decompressed in chunks and
+    counted (zipfile stops at the stated size and then checks the CRC)."""
+    too_big = PerfevalError(
+        f"文件 {name} 解压后超过 {MAX_UNPACKED_BYTES // 2**20} MB（可能是“压缩炸弹”），已拒绝。")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError):
+        return  # not a zip at all: the reader says what the file is
+    try:
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_UPLOAD_FILES or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+                raise too_big
+            total = 0
+            for info in infos:
+                with zf.open(info) as fh:
+                    while chunk := fh.read(_CHUNK):
+                        total += len(chunk)
+                        if total > MAX_UNPACKED_BYTES:
+                            raise too_big
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
+            OSError) as exc:
+        raise PerfevalError(f"文件 {name} 已损坏，无法作为 {Path(name).suffix} 打开（{exc}）。") from exc
+
+
+def _read_checked(name: str, data: bytes, suffix: str, *, is_demo: bool,
+                  department: str | None) -> FileResult:
+    try:
         if suffix in TABLE_SUFFIXES:
             from .template import NotATemplate, read_template
 
@@ -51,6 +110,151 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
         return FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
 
 
+# --------------------------------------------------------------------------
+# Uploads (the dashboard): names are checked, zips unpacked in memory
+# --------------------------------------------------------------------------
+
+def unsafe_name_reason(name: str, *, in_zip: bool) -> str | None:
+    """Why a file name is refused, or None. An upload is a bare file name; a
+    zip member may sit in folders but never climb out or start at a root."""
+    if not name or "\x00" in name:
+        return "文件名为空或含非法字符"
+    if not in_zip:
+        if "/" in name or "\\" in name:
+            return "文件名含路径分隔符（/ 或 \\）"
+        return None
+    norm = name.replace("\\", "/")
+    parts = PurePosixPath(norm).parts
+    if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":"):
+        return "压缩包内的文件名是绝对路径"
+    if ".." in parts:
+        return "压缩包内的文件名含“..”，指向压缩包以外"
+    return None
+
+
+def _refused(name: str, message: str) -> FileResult:
+    return FileResult(name=name, issues=[Issue(name, message, severity=ERROR)])
+
+
+def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list[FileResult]]:
+    """One uploaded file → (files to read, refusals). A zip gives its members
+    (no nested zips), within MAX_UPLOAD_FILES and MAX_UPLOAD_BYTES."""
+    reason = unsafe_name_reason(name, in_zip=False)
+    if reason:
+        return [], [_refused(name, f"文件「{name}」已拒绝：{reason}。")]
+    if Path(name).suffix.lower() != ".zip":
+        return [(name, data)], []
+    if len(data) > MAX_UPLOAD_BYTES:
+        return [], [_refused(name, f"压缩包 {name} 超过 {MAX_UPLOAD_BYTES // 2**20} MB，已拒绝。")]
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return [], [_refused(name, f"压缩包 {name} 已损坏，无法打开。")]
+    files, refused, total = [], [], 0
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > MAX_UPLOAD_FILES:
+            return [], [_refused(name, f"压缩包 {name} 含 {len(infos)} 个文件，"
+                                       f"超过上限 {MAX_UPLOAD_FILES}。")]
+        for info in infos:
+            member = info.filename
+            label = f"{name}/{member}"
+            reason = unsafe_name_reason(member, in_zip=True)
+            if reason:
+                refused.append(_refused(label, f"「{label}」已拒绝：{reason}。"))
+                continue
+            base = PurePosixPath(member.replace("\\", "/")).name
+            if base.startswith(("~$", ".", "._")) or "__MACOSX" in member:
+                continue  # Office lock files, macOS resource forks
+            if base.lower().endswith(".zip"):
+                refused.append(_refused(label, f"{label}：压缩包内不能再套压缩包，请解开后上传。"))
+                continue
+            if info.file_size > MAX_FILE_BYTES:
+                refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"
+                                               "已拒绝。"))
+                continue
+            try:
+                with zf.open(info) as fh:  # the stated size may lie: read one byte past the limit
+                    body = fh.read(MAX_FILE_BYTES + 1)
+            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
+                refused.append(_refused(label, f"{label} 无法解压（{exc}）。"))
+                continue
+            if len(body) > MAX_FILE_BYTES:
+                refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"
+                                               "已拒绝。"))
+                continue
+            total += len(body)
+            if total > MAX_UPLOAD_BYTES:
+                return [], [_refused(name, f"压缩包 {name} 解压后超过 "
+                                           f"{MAX_UPLOAD_BYTES // 2**20} MB（可能是“压缩炸弹”），已拒绝。")]
+            files.append((label, body))
+    return files, refused
+
+
+def read_uploads(uploads: list[tuple[str, bytes]], *,
+                 department: str | None = None) -> list[FileResult]:
+    """Dry run of an upload: one result per file (zips unpacked), in upload order.
+    Refused files come back as results with an error; nothing is written."""
+    out: list[FileResult] = []
+    total = sum(len(d) for _, d in uploads)
+    if len(uploads) > MAX_UPLOAD_FILES or total > MAX_UPLOAD_BYTES:
+        return [_refused("（本次上传）", f"一次最多上传 {MAX_UPLOAD_FILES} 个文件、共 "
+                                      f"{MAX_UPLOAD_BYTES // 2**20} MB，请分批上传。")]
+    count = 0
+    for name, data in uploads:
+        files, refused = expand_upload(name, data)
+        out.extend(refused)
+        for member, body in files:
+            count += 1
+            if count > MAX_UPLOAD_FILES:
+                out.append(_refused(member, f"本次上传超过 {MAX_UPLOAD_FILES} 个文件，其余未读取。"))
+                return out
+            out.append(read_file(member, body, department=department))
+    _flag_duplicates(out)
+    return out
+
+
+def _keys(result: FileResult) -> list[tuple]:
+    if result.frames is not None:
+        ev = result.frames.evaluations
+        return list(zip(ev["department"], ev["year"], ev["scope"], ev["project"], strict=True))
+    return [(e.department.name, e.year, e.scope, e.project or "") for e in result.evaluations]
+
+
+def _flag_duplicates(results: list[FileResult]) -> None:
+    """Two files giving the same evaluation: the later one is an error."""
+    seen: dict[tuple, str] = {}
+    for r in results:
+        if not r.ok:
+            continue
+        for key in _keys(r):
+            key = (key[0], int(key[1]), key[2], key[3])
+            if key in seen:
+                r.issues.append(Issue(r.name, f"{key[0]} {key[1]} 年度（{key[3] or key[2]}）"
+                                              f"已在文件 {seen[key]} 中出现。", severity=ERROR))
+                break
+            seen[key] = r.name
+
+
+def summarize(result: FileResult) -> list[dict]:
+    """What a file would write, one row per evaluation (the dry run's table)."""
+    if result.frames is not None:
+        f = result.frames
+        ev = f.evaluations
+        ind = f.children["indicators"].groupby("ekey").size()
+        goals = f.children["goals"].groupby("ekey").size()
+        lines = f.children["budget_lines"].groupby("ekey").size()
+        return [dict(部门=r.department, 年度=int(r.year), 范围=r.scope, 项目=r.project or "",
+                     目标=int(goals.get(r.ekey, 0)), 指标=int(ind.get(r.ekey, 0)),
+                     预算行=int(lines.get(r.ekey, 0)),
+                     自评得分=None if r.self_score != r.self_score else r.self_score)
+                for r in ev.itertuples()]
+    return [dict(部门=e.department.name, 年度=e.year, 范围=e.scope, 项目=e.project or "",
+                 目标=len(e.goals), 指标=sum(len(g.indicators) for g in e.goals),
+                 预算行=len(e.budget), 自评得分=e.self_score)
+            for e in result.evaluations]
+
+
 def evaluations_count(result: FileResult) -> int:
     return len(result.frames) if result.frames is not None else len(result.evaluations)
 
@@ -61,10 +265,15 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
 
     Any file with errors stops everything unless ``skip_bad``; then only the
     good files are written. Returns the store's write results."""
+    from .. import auditlog
     from ..store import frames_from
 
+    actor = imported_by or auditlog.cli_actor()
     bad = [r for r in results if not r.ok]
+    refusals = [dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
+                     result=auditlog.REFUSED, detail=r.errors[0].message[:500]) for r in bad]
     if bad and not skip_bad:
+        auditlog.log_many(store, refusals)
         raise PerfevalError(
             f"{len(bad)} 个文件有错误，未写入任何数据：" + "、".join(r.name for r in bad))
     good = [r for r in results if r.ok]
@@ -73,9 +282,30 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
     if objects:
         frames.append(frames_from(objects))
     if not frames:
+        auditlog.log_many(store, refusals)
         return []
-    return store.write(_concat(frames) if len(frames) > 1 else frames[0],
-                       imported_by=imported_by)
+    try:
+        written = store.write(_concat(frames) if len(frames) > 1 else frames[0],
+                              imported_by=imported_by)
+    except Exception as exc:
+        auditlog.log_many(store, refusals + [
+            dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
+                 result=auditlog.FAILED, detail=str(exc)[:500]) for r in good])
+        raise
+    # Which file gave each written evaluation, for its audit row.
+    source = {}
+    for r in good:
+        for key in _keys(r):
+            source[(key[0], int(key[1]), key[2], key[3])] = r
+    rows = []
+    for w in written:
+        r = source.get((w.department, int(w.year), w.scope, w.project))
+        rows.append(dict(action=auditlog.IMPORT, actor=actor, file_name=r and r.name,
+                         checksum=r and r.checksum, department=w.department, year=w.year,
+                         revision=w.revision, result=auditlog.OK,
+                         detail=f"{w.scope}「{w.project}」" if w.project else w.scope))
+    auditlog.log_many(store, refusals + rows)
+    return written
 
 
 def _concat(parts):

@@ -41,6 +41,7 @@ class FileResult:
     issues: list[Issue] = field(default_factory=list)
     frames: object | None = None  # store.Frames, for the bulk table path
     kind: str = ""  # 模板 / 报告 / 自评表
+    checksum: str | None = None  # SHA-256 of the file's bytes (for the audit log)
 
     @property
     def errors(self) -> list[Issue]:
