@@ -613,8 +613,11 @@ _SEVERITY_ORDER_SQL = "CASE severity " + " ".join(
     f"WHEN '{s}' THEN {k}" for k, s in enumerate(SEVERITIES)) + " END"
 
 
-def _run(cur, settings: AuditSettings, params: dict) -> None:
-    """Leave the scoped evaluations in temp table a_ev and the findings in a_res."""
+def _run(cur, settings: AuditSettings, params: dict, *, detail: bool = True) -> None:
+    """Leave the scoped evaluations in temp table a_ev and the findings in a_res.
+
+    Without ``detail`` only code, severity and evaluation are kept: DuckDB then
+    never builds the messages and evidence, most of the work at scale."""
     codes = [c for c in _CHECK_SQL
              if not set(_PRODUCES.get(c, (c,))) <= set(settings.disabled)]
     _prepare(cur, params, with_prev="UNMET_REPEATED" in codes)
@@ -622,7 +625,11 @@ def _run(cur, settings: AuditSettings, params: dict) -> None:
                 "eval_id BIGINT, goal_no INTEGER, indicator VARCHAR, message VARCHAR, "
                 "evidence VARCHAR)")
     for code in codes:
-        sql = f"INSERT INTO a_out ({_OUT}) {_CHECK_SQL[code]}"
+        if detail:
+            sql = f"INSERT INTO a_out ({_OUT}) {_CHECK_SQL[code]}"
+        else:
+            sql = (f"INSERT INTO a_out (code, severity, eval_id) SELECT code, severity, eval_id "
+                   f"FROM ({_CHECK_SQL[code]}) AS c({_OUT})")
         cur.execute(sql, _used(sql, params))
     # Sorting on integers (severity, evaluation, goal, check) is several
     # times cheaper than on department names at a million findings.
@@ -675,7 +682,7 @@ def audit_store(store, settings: AuditSettings | None = None, year: int | None =
 class AuditOverview:
     """What the review page shows before anything is selected, aggregated in DuckDB."""
 
-    table: pd.DataFrame  # review_table columns, one row per evaluation, largest gap first
+    table: pd.DataFrame  # REVIEW_COLUMNS, one row per evaluation, largest gap first
     by_code: pd.DataFrame  # code, title, severity, count
     counts: dict[str, int]  # findings per severity
     total: int  # evaluations in scope
@@ -699,7 +706,7 @@ def audit_overview(store, settings: AuditSettings | None = None, year: int | Non
     sev_cols = ", ".join(f"count(*) FILTER (WHERE severity = '{s}') AS \"{s}\"" for s in SEVERITIES)
     cur = store.cursor()
     try:
-        _run(cur, settings, params)
+        _run(cur, settings, params, detail=False)
         table = _to_frame(cur, f"""
             SELECT e.eval_id, e.department, e.year, e.scope, e.project, e.self_score,
                    e.total, e.gap, e.grade, {', '.join(f'coalesce(c."{s}", 0) AS "{s}"' for s in SEVERITIES)}
