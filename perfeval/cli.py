@@ -22,6 +22,8 @@ PLUGINS = [
     "perfeval.ingest.report",
     "perfeval.formwriter",
     "perfeval.bench",
+    "perfeval.users",
+    "perfeval.backup",
 ]
 
 
