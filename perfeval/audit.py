@@ -670,7 +670,8 @@ def audit_store(store, settings: AuditSettings | None = None, year: int | None =
         _run(cur, settings, params)
         df = _to_frame(cur, f"""
             SELECT {', '.join(FINDING_COLUMNS)} FROM a_res
-            ORDER BY {_SEVERITY_ORDER_SQL}, eval_id, goal_no NULLS FIRST, check_order""")
+            ORDER BY {_SEVERITY_ORDER_SQL}, eval_id, goal_no NULLS FIRST, check_order,
+                     indicator NULLS FIRST, message""")
         _drop_temp(cur)
     finally:
         cur.close()
