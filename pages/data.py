@@ -1,0 +1,174 @@
+"""数据管理: upload and dry run, commit the good files, revision history and
+restore, whole-database backups. Writes need a login (录入员 or 管理员);
+every write is in the audit log; after a write every cached query is cleared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from perfeval import auditlog, users
+from perfeval.backup import backup_bytes
+from perfeval.ingest import (
+    MAX_FILE_BYTES,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_FILES,
+    commit,
+    read_uploads,
+    summarize,
+)
+from perfeval.model import PerfevalError
+from perfeval.scoring import ensure_scores
+from perfeval.ui import auth
+
+DRY_RUN_KEY = "data_dry_run"
+UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
+
+st.title("数据管理")
+store = auth.get_store()
+user = auth.current_user(store)
+auth.require_read(user)
+
+if users.user_count(store) == 0:
+    st.info(auth.FIRST_ADMIN_HELP)
+elif user is None:
+    st.info("导入、恢复版本和备份需要以管理员或录入员登录（左侧栏）。")
+
+
+def _after_write() -> None:
+    """Scores for the new revisions, then every page's cached queries afresh."""
+    ensure_scores(store)
+    st.cache_data.clear()
+
+
+def _issues_table(result) -> pd.DataFrame:
+    return pd.DataFrame([{"级别": i.severity, "工作表": i.sheet or "", "行": i.row,
+                          "列": i.column or "", "说明": i.message} for i in result.issues])
+
+
+# -- 1. upload, dry run, commit ------------------------------------------------------
+if users.can_import(user):
+    st.header("导入")
+    scope = "全部部门" if user.departments is None or user.role == users.ADMIN else \
+        "、".join(user.departments)
+    st.caption(f"支持 xlsx、xls、csv（导入模板或自评表）、txt、docx、pdf（自评报告），以及它们的 zip 压缩包。"
+               f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，一次最多 {MAX_UPLOAD_FILES} 个文件、"
+               f"共 {MAX_UPLOAD_BYTES // 2**20} MB。可导入的部门：{scope}。")
+    files = st.file_uploader("选择文件", type=UPLOAD_TYPES, accept_multiple_files=True,
+                             key="data_upload", max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+    dept_hint = st.text_input("自评表未填写单位名称时使用的部门名称（可留空）", key="data_dept")
+    if files:
+        uploads = [(f.name, f.getvalue()) for f in files]
+        token = hashlib.sha256(repr([(n, hashlib.sha256(d).hexdigest()) for n, d in uploads]
+                                    + [dept_hint]).encode()).hexdigest()
+        dry = st.session_state.get(DRY_RUN_KEY)
+        if not dry or dry["token"] != token:
+            with st.spinner("正在试运行（只读取，不写入）…"):
+                results = read_uploads(uploads, department=dept_hint.strip() or None)
+                users.refuse_unpermitted(user, results)
+            dry = {"token": token, "results": results, "done": None}
+            st.session_state[DRY_RUN_KEY] = dry
+        results = dry["results"]
+        good = [r for r in results if r.ok]
+        bad = [r for r in results if not r.ok]
+        st.subheader("试运行结果")
+        c1, c2, c3 = st.columns(3)
+        c1.metric("文件", len(results))
+        c2.metric("可导入", len(good))
+        c3.metric("有错误", len(bad))
+        for r in results:
+            mark = "✅" if r.ok else "❌"
+            label = f"{mark} {r.name}" + (f"（{r.kind}）" if r.kind else "")
+            with st.expander(label, expanded=not r.ok or len(results) <= 3):
+                rows = summarize(r) if r.ok else []
+                if rows:
+                    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                if r.issues:
+                    st.dataframe(_issues_table(r), hide_index=True, width="stretch")
+                if not r.ok:
+                    st.caption("此文件有错误，不会写入任何内容。")
+        if dry.get("done"):
+            st.success(dry["done"])
+        elif good:
+            label = f"导入 {len(good)} 个无错误的文件" + (f"（跳过 {len(bad)} 个有错误的文件）" if bad else "")
+            if st.button(label, type="primary", key="data_commit"):
+                try:
+                    with st.spinner("正在写入（一个事务）…"):
+                        written = commit(store, results, skip_bad=True, imported_by=user.name)
+                        _after_write()
+                except PerfevalError as exc:
+                    st.error(str(exc))
+                else:
+                    lines = [f"{w.department} {w.year} 年度 {w.scope}"
+                             f"{'「' + w.project + '」' if w.project else ''} 第 {w.revision} 版"
+                             for w in written]
+                    dry["done"] = (f"已导入 {len(written)} 份评价：" + "；".join(lines[:20])
+                                   + ("……" if len(lines) > 20 else ""))
+                    st.rerun()
+        else:
+            st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")
+
+# -- 2. revisions and restore ----------------------------------------------------------
+st.header("版本历史")
+allowed = st.session_state.get(auth.ALLOWED_KEY)
+departments = store.query_df(
+    "SELECT name FROM departments WHERE (? IS NULL OR list_contains(?, name)) ORDER BY name",
+    [allowed, allowed])["name"].tolist()
+if not departments:
+    st.caption("还没有数据。")
+else:
+    c1, c2 = st.columns([3, 1])
+    dept = c1.selectbox("部门", departments, key="data_hist_dept")
+    hist = store.history(dept)
+    years = sorted(hist["year"].unique().tolist(), reverse=True)
+    year = c2.selectbox("年度", years, key="data_hist_year") if years else None
+    hist = hist[hist["year"] == year] if year is not None else hist
+    show = hist.rename(columns={"scope": "范围", "project": "项目", "revision": "版本",
+                                "is_current": "当前", "self_score": "自评得分",
+                                "source_name": "来源文件", "imported_at": "导入时间",
+                                "imported_by": "导入人", "indicators": "指标数"})
+    st.dataframe(show.drop(columns=["department", "year", "checksum"]), hide_index=True,
+                 width="stretch")
+    if users.can_restore(user, dept) and len(hist) > 1:
+        keys = hist[["scope", "project"]].drop_duplicates().itertuples(index=False)
+        options = {f"{s}「{p}」" if p else s: (s, p) for s, p in keys}
+        c1, c2, c3 = st.columns([2, 1, 1])
+        which = c1.selectbox("评价", list(options), key="data_restore_key")
+        scope_, project_ = options[which]
+        revs = hist[(hist["scope"] == scope_) & (hist["project"] == project_)]
+        rev = c2.selectbox("恢复为第几版", revs["revision"].tolist(), key="data_restore_rev")
+        if c3.button("设为当前版本", key="data_restore"):
+            try:
+                auditlog.restore_revision(store, dept, int(year), int(rev), actor=user.name,
+                                          scope=scope_, project=project_)
+                _after_write()
+                st.success(f"已将 {dept} {year} 年度（{which}）恢复为第 {rev} 版。")
+            except PerfevalError as exc:
+                st.error(str(exc))
+
+# -- 3. backups --------------------------------------------------------------------
+if users.can_backup(user):
+    st.header("备份")
+    st.caption("整个数据库：xlsx 工作簿（每张表一个工作表，供查阅）或 parquet 压缩包"
+               "（可用 `perfeval restore-backup 文件` 恢复到新数据库文件；含密码散列，请妥善保管）。")
+    c1, c2 = st.columns(2)
+    for col, fmt, label, mime, ext in (
+            (c1, "xlsx", "生成 xlsx 备份", "application/vnd.openxmlformats-officedocument"
+             ".spreadsheetml.sheet", "xlsx"),
+            (c2, "parquet", "生成 parquet 备份", "application/zip", "zip")):
+        if col.button(label, key=f"data_backup_{fmt}"):
+            try:
+                with st.spinner("正在生成备份…"):
+                    st.session_state[f"data_backup_bytes_{fmt}"] = backup_bytes(store, fmt)
+                auditlog.log(store, auditlog.BACKUP, actor=user.name,
+                             address=auth.client_address(), detail=fmt)
+            except PerfevalError as exc:
+                col.error(str(exc))
+        data = st.session_state.get(f"data_backup_bytes_{fmt}")
+        if data:
+            col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
+                                file_name=f"perfeval-backup.{ext}", mime=mime,
+                                key=f"data_backup_dl_{fmt}")
