@@ -27,12 +27,9 @@ from perfeval.audit import (
 )
 from perfeval.scoring import DEFAULT_SCHEME
 from perfeval.store import Store, default_db_path
+from perfeval.ui import auth
 
-# -- data access (cached; keyed on the data version so an import shows at once) --
-
-@st.cache_resource
-def _store(path: str) -> Store:
-    return Store(path)
+# -- data access (cached; keyed on the database and its current revisions) -----------
 
 
 def _data_version(store: Store) -> tuple:
@@ -43,17 +40,17 @@ def _data_version(store: Store) -> tuple:
 
 @st.cache_data(ttl=600, max_entries=32, show_spinner="正在复核…")
 def _overview(path: str, version: tuple, settings: AuditSettings, year, depts, allowed):
-    return audit_overview(_store(path), settings, year, depts, allowed)
+    return audit_overview(auth.get_store(), settings, year, depts, allowed)
 
 
 @st.cache_data(ttl=600, max_entries=64)
 def _findings(path: str, version: tuple, settings: AuditSettings, eval_ids: tuple):
-    return audit_store(_store(path), settings, eval_ids=list(eval_ids))
+    return audit_store(auth.get_store(), settings, eval_ids=list(eval_ids))
 
 
 @st.cache_data(ttl=600, max_entries=32)
 def _rectify(path: str, version: tuple, settings: AuditSettings, year, depts, allowed):
-    store = _store(path)
+    store = auth.get_store()
     return (rectification(store, settings, year, depts, allowed),
             problem_followup(store, settings, year, depts, allowed))
 
@@ -62,7 +59,7 @@ def _filters() -> tuple[int | None, tuple[str, ...] | None, tuple[str, ...] | No
     """(year, departments, allowed) as set by the app's global filters."""
     year = st.session_state.get("year")
     depts = st.session_state.get("departments") or None
-    allowed = st.session_state.get("allowed_departments")
+    allowed = st.session_state.get(auth.ALLOWED_KEY)  # set by auth.current_user
     return (int(year) if year else None, tuple(depts) if depts else None,
             tuple(allowed) if allowed is not None else None)
 
@@ -70,8 +67,9 @@ def _filters() -> tuple[int | None, tuple[str, ...] | None, tuple[str, ...] | No
 # -- page ---------------------------------------------------------------------------
 
 st.title("评分复核")
+store = auth.get_store()
+auth.require_read(auth.current_user(store))
 path = str(default_db_path())
-store = _store(path)
 version = _data_version(store)
 year, depts, allowed = _filters()
 
@@ -163,7 +161,7 @@ with st.expander("存在的问题是否在下一年度再次出现"):
 
 
 def _workbook() -> bytes:
-    everything = audit_store(_store(path), settings, year, depts, allowed)
+    everything = audit_store(store, settings, year, depts, allowed)
     return findings_workbook(everything, rect, problems)
 
 

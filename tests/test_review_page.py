@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from perfeval import users
 from perfeval.audit import audit_overview, selected_eval_ids
 from perfeval.store import Store
+from perfeval.ui import auth
 from tests.ronghua_fixture import ronghua_2022
 from tests.test_audit import DEPT, line, two_years
 
@@ -22,12 +25,20 @@ def db(tmp_path, monkeypatch):
         evals = two_years()
         line(evals[2], "basic").budget = 41.0  # one 错误 for 乙街道
         s.write([*evals, ronghua_2022()])
+        for name, depts in (("赵查看", ["乙街道（测试）"]), ("钱查看", ["丙街道（测试）"])):
+            users.add_user(s, name, "page-test-password", users.VIEWER, depts, actor="测试")
     monkeypatch.setenv("PERFEVAL_DB", str(path))
+    monkeypatch.delenv("PERFEVAL_READ_LOGIN", raising=False)
     return path
 
 
-def run(**state) -> AppTest:
+def run(viewer: str | None = None, **state) -> AppTest:
+    """The page, logged in as the 查看者 ``viewer`` when given (else not logged in)."""
     at = AppTest.from_file(PAGE, default_timeout=60)
+    if viewer is not None:
+        at.session_state[auth.USER_KEY] = {"name": viewer, "role": users.VIEWER,
+                                           "departments": None}  # the store's list wins
+        at.session_state[auth.SEEN_KEY] = time.time()
     for k, v in state.items():
         at.session_state[k] = v
     return at.run()
@@ -71,10 +82,12 @@ def test_department_filter_and_allowed_departments(db):
     at = run(departments=[DEPT])
     assert not at.exception
     assert set(at.dataframe[0].value["department"]) == {DEPT}
-    at = run(allowed_departments=["乙街道（测试）"])
+    at = run(viewer="赵查看")
+    assert not at.exception
     assert set(at.dataframe[0].value["department"]) == {"乙街道（测试）"}
     assert metrics(at)["错误"] == "1"
-    at = run(allowed_departments=[])
+    assert set(at.dataframe[1].value["部门"]) == {"乙街道（测试）"}  # rectification too
+    at = run(viewer="钱查看")
     assert not at.exception and any("没有符合" in i.value for i in at.info)
 
 
