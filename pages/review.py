@@ -66,6 +66,8 @@ def _filters() -> tuple[int | None, tuple[str, ...] | None, tuple[str, ...] | No
 
 # -- page ---------------------------------------------------------------------------
 
+SHOW_ROWS = 2000  # rows of a detail table sent to the browser; the download has all
+
 st.title("评分复核")
 store = auth.get_store()
 auth.require_read(auth.current_user(store))
@@ -152,12 +154,15 @@ counts = rectification_counts(rect)
 ccols = st.columns(len(counts))
 for col, r in zip(ccols, counts.itertuples(), strict=True):
     col.metric(r.status, f"{r.count:,}")
-st.dataframe(rect.rename(columns=RECTIFICATION_LABELS), hide_index=True, width="stretch",
-             key="rectify_table")
+if len(rect) > SHOW_ROWS:
+    st.caption(f"共 {len(rect):,} 条，下表显示前 {SHOW_ROWS:,} 条；全部见 Excel 下载。")
+st.dataframe(rect.head(SHOW_ROWS).rename(columns=RECTIFICATION_LABELS), hide_index=True,
+             width="stretch", key="rectify_table")
 with st.expander("存在的问题是否在下一年度再次出现"):
     st.caption("相似度为两段文字的二字组 Jaccard 指数；达到 "
                f"{settings.problem_similarity:.2f} 视为再次出现。")
-    st.dataframe(problems.rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch")
+    st.dataframe(problems.head(SHOW_ROWS).rename(columns=PROBLEM_LABELS), hide_index=True,
+                 width="stretch")
 
 
 def _workbook() -> bytes:
