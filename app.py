@@ -1,0 +1,26 @@
+"""预算绩效自评看板: the entry point. Builds the navigation, the sidebar's
+global filters (bound to the URL) and the login, then runs the chosen page."""
+
+import streamlit as st
+
+from perfeval.ui import auth, frame
+
+st.set_page_config(page_title="预算绩效自评看板", page_icon=":material/analytics:", layout="wide")
+
+pages = [
+    st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
+    st.Page("pages/budget.py", title="预算执行", icon=":material/account_balance_wallet:"),
+    st.Page("pages/unmet.py", title="未完成目标", icon=":material/flag:"),
+    st.Page("pages/trends.py", title="趋势对比", icon=":material/trending_up:"),
+    st.Page("pages/profile.py", title="部门画像", icon=":material/apartment:"),
+    st.Page("pages/review.py", title="评分复核", icon=":material/fact_check:"),
+    st.Page("pages/data.py", title="数据管理", icon=":material/upload_file:"),
+    st.Page("pages/log.py", title="审计日志", icon=":material/history:"),
+]
+page = st.navigation(pages)
+
+store = frame.store()
+st.session_state["_viewer"] = auth.current_user(store)
+st.session_state["_filters"] = frame.sidebar_filters()
+auth.login_sidebar(store)
+page.run()

@@ -1,0 +1,91 @@
+"""总览: KPI cards against the comparison year, the score ranking, execution
+against score, the largest self-score gaps and the latest unmet targets."""
+
+import streamlit as st
+
+from perfeval.queries import GRADE_ORDER, UNMET_LABELS
+from perfeval.ui import charts
+from perfeval.ui import frame as ui
+from perfeval.ui.links import delta_text
+
+f = ui.filters()
+ui.header("总览", f)
+ui.require_data(f)
+allowed = ui.allowed()
+
+k = ui.q("kpis", f, allowed)
+now, before = k.get(f.year, {}), k.get(f.compare_year, {}) if f.compare_year else {}
+
+
+def card(col, label, key, text, *, percent=False, digits=2, inverse=False, help=None):
+    col.metric(label, text, delta_text(now.get(key), before.get(key), percent=percent,
+                                       digits=digits),
+               delta_color="inverse" if inverse else "normal", border=True, help=help)
+
+
+row = st.columns(4)
+card(row[0], "参评部门", "departments", f"{now.get('departments', 0):,} 个", digits=0)
+card(row[1], "全年预算数", "budget", ui.fmt_num(now.get("budget"), 2, " 万元"))
+card(row[2], "全年执行数", "executed", ui.fmt_num(now.get("executed"), 2, " 万元"))
+card(row[3], "预算执行率", "exec_rate", ui.fmt_pct(now.get("exec_rate"), 2), percent=True,
+     help="全部参评部门执行数之和 ÷ 预算数之和")
+row = st.columns(4)
+card(row[0], "平均计算得分", "avg_total", ui.fmt_num(now.get("avg_total"), 2, " 分"),
+     help="按评分方案由指标和预算执行重新计算")
+card(row[1], "平均自评得分", "avg_self", ui.fmt_num(now.get("avg_self"), 2, " 分"))
+card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", digits=0,
+     inverse=True)
+grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
+row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
+              border=True, help="各等级的评价数：优 ≥90，良 ≥80，中 ≥60，差 <60")
+if f.compare_year is None:
+    st.caption("没有对比年度的数据，指标卡不显示变化。")
+
+left, right = st.columns([3, 2])
+with left:
+    n = ui.q("department_count", f, allowed)
+    order = st.segmented_control("排名", ["low", "high"], default="low", key="ov_rank",
+                                 required=True,
+                                 format_func={"low": "得分最低", "high": "得分最高"}.get)
+    top = ui.q("department_scores", f, allowed, order=order, limit=25)
+    title = (f"部门计算得分排名（{'最低' if order == 'low' else '最高'} {len(top)} 个，共 {n} 个）"
+             if n > len(top) else "部门计算得分排名")
+    st.plotly_chart(charts.ranking_bar(top, title), key="ov_rank_chart", on_select=ui.on_chart_select,
+                    selection_mode="points")
+    st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
+with right:
+    scatter = ui.q("department_scores", f, allowed, order="name", limit=5000)
+    st.plotly_chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"),
+                    key="ov_scatter", on_select=ui.on_chart_select, selection_mode="points")
+    gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
+    st.markdown("##### 自评分虚高最多的 5 个部门")
+    gaps = gaps[gaps["gap"].notna()]
+    if gaps.empty:
+        st.info("没有可比较的自评得分。")
+    else:
+        gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
+                      "gap": "差额"}
+        ev = st.dataframe(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
+                          on_select="rerun", selection_mode="single-row",
+                          column_config={
+                              "department": st.column_config.TextColumn("部门", width="medium"),
+                              "self_score": st.column_config.NumberColumn("自评得分", format="%.1f"),
+                              "total": st.column_config.NumberColumn("计算得分", format="%.2f"),
+                              "gap": st.column_config.NumberColumn(
+                                  "差额", format="%+.2f", help="自评得分 − 计算得分；正数为自评偏高")})
+        ui.on_table_select(ev, gaps)
+        ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
+
+st.markdown("#### 最新未完成目标")
+unmet, total = ui.q("unmet_indicators", f, allowed, order="latest", limit=10)
+if total == 0:
+    st.success("当前筛选条件下没有未完成的指标。")
+else:
+    cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
+    ev = st.dataframe(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
+                      selection_mode="single-row",
+                      column_config={c: UNMET_LABELS[c] for c in cols} | {
+                          "shortfall": st.column_config.NumberColumn("差距", format="percent")})
+    ui.on_table_select(ev, unmet)
+    st.page_link("pages/unmet.py", label=f"查看全部 {total:,} 个未完成指标", icon=":material/arrow_forward:",
+                 query_params={k: st.query_params.get_all(k) for k in st.query_params})

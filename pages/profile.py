@@ -1,0 +1,128 @@
+"""部门画像: one department and year — score card, where the points were lost
+(waterfall from the scoring explanation), goals and indicators with their
+status, problems and measures, and the score history."""
+
+import pandas as pd
+import streamlit as st
+
+from perfeval.model import BUDGET_LINES, FINDING_KINDS
+from perfeval.scoring import explain_stored
+from perfeval.ui import charts, links
+from perfeval.ui import frame as ui
+
+f = ui.filters()
+ui.header("部门画像", f)
+ui.require_data(f)
+allowed = ui.allowed()
+
+options = ui.q("filter_options", allowed)["departments"]
+dept = st.selectbox("部门", options, index=None, key=links.PROFILE_KEY, bind="query-params",
+                    placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
+if dept is None:
+    lowest = ui.q("department_scores", f, allowed, order="low", limit=1)
+    if lowest.empty:
+        st.info("请选择部门。")
+        st.stop()
+    dept = lowest["department"].iloc[0]
+    st.caption(f"未选择部门，显示 {f.year} 年度计算得分最低的部门：{dept}")
+
+evals = ui.q("department_evaluations", f, allowed, dept)
+if evals.empty:
+    st.info(f"{dept} 没有{f.scope}评价。")
+    st.stop()
+this_year = evals[evals["year"] == f.year]
+if this_year.empty:
+    latest = int(evals["year"].iloc[0])
+    st.info(f"{dept} 没有 {f.year} 年度的评价，下面显示最近的 {latest} 年度。")
+    this_year = evals[evals["year"] == latest]
+if len(this_year) > 1:
+    project = st.selectbox("项目", this_year["project"].tolist(), key="profile_project")
+    this_year = this_year[this_year["project"] == project]
+eval_id = int(this_year["eval_id"].iloc[0])
+card = ui.q("evaluation_card", eval_id, f.scheme)
+if card is None:
+    st.warning("该评价尚未评分。")
+    st.stop()
+
+st.subheader(f"{dept} · {card['year']} 年度" + (f" · {card['project']}" if card["project"] else ""))
+st.caption(" · ".join(x for x in (card.get("region"), card.get("kind"),
+                                  f"第 {card['revision']} 版", card.get("source_name")) if x))
+grade_color = {"优": "green", "良": "blue", "中": "orange", "差": "red"}.get(card["grade"], "gray")
+m = st.columns(6)
+m[0].metric("计算得分", ui.fmt_num(card["total"], 2, " 分"), border=True,
+            help=f"满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
+m[1].metric("等级", card["grade"] or "—", border=True)
+m[2].metric("自评得分", ui.fmt_num(card["self_score"], 1, " 分"), border=True)
+m[3].metric("自评差额", ui.fmt_num(card["gap"], 2, " 分"), border=True,
+            help="自评得分 − 计算得分；正数表示自评偏高")
+m[4].metric("预算执行率", ui.fmt_pct(card["exec_rate"], 2), border=True)
+m[5].metric("未完成指标", f"{int(card['unmet_count'] or 0)} 个", border=True)
+st.badge(f"等级 {card['grade']}", color=grade_color)
+
+left, right = st.columns([3, 2])
+with left:
+    es, lost = explain_stored(ui.store(), eval_id, f.scheme)
+    steps = ui.queries.waterfall_steps(es.max_score, es.total, lost)
+    st.plotly_chart(charts.waterfall(steps, "失分去向（分）"), key="profile_waterfall")
+    if lost:
+        with st.expander(f"失分明细（{len(lost)} 项）"):
+            detail = pd.DataFrame([{"部分": "预算执行" if p.kind == "execution" else p.category,
+                                    "目标": p.goal or "", "指标": p.indicator or "",
+                                    "分值": p.weight, "得分": p.score, "失分": p.lost,
+                                    "说明": p.reason} for p in lost])
+            st.dataframe(detail, hide_index=True, column_config={
+                c: st.column_config.NumberColumn(c, format="%.2f") for c in ("分值", "得分", "失分")})
+with right:
+    hist = ui.q("score_history", f, dept, card["project"] or "")
+    if len(hist) > 1:
+        st.plotly_chart(charts.score_history(hist, "历年得分"), key="profile_history")
+    else:
+        st.info("只有一个年度的评价，暂无历年得分。")
+    budget = ui.q("evaluation_budget", eval_id)
+    if not budget.empty:
+        budget = budget.assign(line=budget["line"].map(BUDGET_LINES))
+        st.dataframe(budget, hide_index=True, column_config={
+            "line": "预算", "budget": st.column_config.NumberColumn("全年预算数（万元）", format="%,.2f"),
+            "executed": st.column_config.NumberColumn("全年执行数（万元）", format="%,.2f"),
+            "exec_rate": st.column_config.NumberColumn("执行率", format="percent"),
+            "reason": "偏差原因"})
+
+st.markdown("#### 年度目标与绩效指标")
+inds = ui.q("evaluation_indicators", eval_id, f.scheme)
+if inds.empty:
+    st.info("该评价没有绩效指标。")
+else:
+    inds = inds.assign(status=[
+        ":red-badge[未完成]" if m is False or m == 0 else
+        (":green-badge[完成]" if m is True or m == 1 else ":gray-badge[无法判断]")
+        for m in inds["met_computed"].astype(object).where(inds["met_computed"].notna(), None)])
+    inds["status"] = inds["status"].where(~inds["over_achieved"].fillna(False).astype(bool),
+                                          ":orange-badge[超额≥130%]")
+    goal_view = st.segmented_control("显示", ["all", "unmet"], default="all", key="profile_view",
+                                     required=True,
+                                     format_func={"all": "全部指标", "unmet": "只看未完成"}.get)
+    shown = inds[inds["met_computed"].eq(False)] if goal_view == "unmet" else inds
+    labels = {"goal_no": "序号", "goal": "年度目标", "category": "一级指标",
+              "subcategory": "二级指标", "indicator": "三级指标", "target_text": "目标值",
+              "actual_text": "实际值", "weight": "分值", "score": "得分", "lost": "失分",
+              "reason": "偏差原因"}
+    st.dataframe(shown, hide_index=True, height=420,
+                 column_order=["goal_no", "goal", "category", "indicator", "target_text",
+                               "actual_text", "status", "weight", "score", "reason"],
+                 column_config={**labels, "status": st.column_config.MarkdownColumn("状态"),
+                                "goal_no": st.column_config.NumberColumn("序号", format="%d"),
+                                "weight": st.column_config.NumberColumn("分值", format="%.2f"),
+                                "score": st.column_config.NumberColumn("得分", format="%.2f")})
+    ui.download(inds, {**labels, "met_computed": "是否完成"}, f"部门画像-{dept}", f,
+                key="dl_profile")
+
+findings = ui.q("evaluation_findings", eval_id)
+cols = st.columns(3)
+for col, kind in zip(cols, FINDING_KINDS, strict=True):
+    with col:
+        st.markdown(f"##### {FINDING_KINDS[kind]}")
+        texts = findings.loc[findings["kind"] == kind, "text"].tolist()
+        if texts:
+            st.markdown("\n".join(f"{n}. {t}" for n, t in enumerate(texts, 1)))
+        else:
+            st.caption("报告中没有填写。")

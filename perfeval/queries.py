@@ -1,0 +1,495 @@
+"""Read queries behind the dashboard pages.
+
+Plain functions: ``db`` is anything with ``query_df(sql, params)`` (a
+:class:`~perfeval.store.Store`; it takes a cursor per query), ``f`` the
+global filters, ``allowed`` the departments the viewer may see (None = all).
+Every figure is aggregated in DuckDB; only aggregated or on-screen rows reach
+pandas. Only current revisions are read (``cur_evaluations``), and scores come
+from the scoring tables (``eval_scores``/``indicator_scores``) under one scheme.
+Nothing here builds SQL from user text: values are bound, and the few
+identifiers (sort orders, metrics) come from the whitelists below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .scoring import DEFAULT_SCHEME, GRADES
+
+GRADE_ORDER = [g for _, g in GRADES]  # 优 良 中 差
+
+# Metrics of the trend page: key → (SQL over the per-department-year rows, label).
+TREND_METRICS = {
+    "total": ("avg(s.total)", "计算得分"),
+    "self_score": ("avg(e.self_score)", "自评得分"),
+    "exec_rate": ("sum(b.executed) / nullif(sum(b.budget), 0)", "预算执行率"),
+    "unmet": ("sum(s.unmet_count)", "未完成指标数"),
+}
+
+UNMET_ORDERS = {
+    "shortfall": "shortfall DESC NULLS LAST, lost DESC, department, goal_no, seq",
+    "lost": "lost DESC NULLS LAST, department, goal_no, seq",
+    "streak": "department, goal_no, seq",  # re-sorted after the streak is known
+    "department": "department, goal_no, seq",
+    "latest": "imported_at DESC, shortfall DESC NULLS LAST, department, goal_no, seq",
+}
+
+RANK_ORDERS = {
+    "low": "total ASC NULLS LAST, department",
+    "high": "total DESC NULLS LAST, department",
+    "gap": "gap DESC NULLS LAST, department",
+    "exec_low": "exec_rate ASC NULLS LAST, department",
+    "budget": "budget DESC NULLS LAST, department",
+    "name": "department",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's filters. ``departments`` empty = every department."""
+
+    year: int | None = None
+    compare_year: int | None = None
+    region: str | None = None
+    kind: str | None = None
+    departments: tuple[str, ...] = field(default_factory=tuple)
+    scope: str = "部门整体"
+    scheme: str = DEFAULT_SCHEME
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(名称, 取值) pairs, for the first sheet of a download."""
+        return [("年度", str(self.year or "—")), ("对比年度", str(self.compare_year or "—")),
+                ("区域", self.region or "全部"), ("类别", self.kind or "全部"),
+                ("部门", "、".join(self.departments) if self.departments else "全部"),
+                ("评价范围", self.scope), ("评分方案", self.scheme)]
+
+
+def _evals(f: Filters, allowed: Sequence[str] | None, years: Sequence[int] | None,
+           *, departments: bool = True) -> tuple[str, list]:
+    """SELECT of the current evaluations in the filters (alias ``e``)."""
+    conds, params = ["e.scope = ?"], [f.scope]
+    if years is not None:
+        conds.append("list_contains(?::INTEGER[], e.year)")
+        params.append([int(y) for y in years])
+    if f.region:
+        conds.append("e.region = ?")
+        params.append(f.region)
+    if f.kind:
+        conds.append("e.kind = ?")
+        params.append(f.kind)
+    if departments and f.departments:
+        conds.append("list_contains(?::VARCHAR[], e.department)")
+        params.append(list(f.departments))
+    if allowed is not None:
+        conds.append("list_contains(?::VARCHAR[], e.department)")
+        params.append(list(allowed))
+    where = " AND ".join(conds)
+    sql = ("SELECT e.eval_id, e.dept_id, e.department, e.region, e.kind, e.year, e.project, "  # noqa: S608
+           f"e.self_score, e.is_demo, e.imported_at FROM cur_evaluations e WHERE {where}")
+    return sql, params
+
+
+def _years(f: Filters) -> list[int]:
+    return [y for y in (f.year, f.compare_year) if y is not None]
+
+
+# -- frame ---------------------------------------------------------------------
+
+
+def data_stamp(db) -> tuple[int, int]:
+    """Changes whenever an import or restore changes what is current (cache key)."""
+    row = db.query_df("SELECT count(*) AS n, coalesce(sum(eval_id), 0) AS s "
+                      "FROM evaluations WHERE is_current").iloc[0]
+    return int(row["n"]), int(row["s"])
+
+
+def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
+    """Years (latest first), regions, kinds, departments and scopes that have data."""
+    cond, params = "", []
+    if allowed is not None:
+        cond, params = "WHERE list_contains(?::VARCHAR[], department)", [list(allowed)]
+    df = db.query_df(f"""
+        SELECT list(DISTINCT year ORDER BY year DESC) AS years,
+               list(DISTINCT region ORDER BY region) FILTER (region IS NOT NULL) AS regions,
+               list(DISTINCT kind ORDER BY kind) FILTER (kind IS NOT NULL) AS kinds,
+               list(DISTINCT department ORDER BY department) AS departments,
+               list(DISTINCT scope ORDER BY scope) AS scopes
+        FROM cur_evaluations {cond}""", params)  # noqa: S608 (fixed text)
+    row = df.iloc[0]
+    return {k: [x for x in (row[k] if row[k] is not None else [])]
+            for k in ("years", "regions", "kinds", "departments", "scopes")}
+
+
+def has_demo(db, f: Filters, allowed: Sequence[str] | None) -> bool:
+    sql, params = _evals(f, allowed, _years(f) or None)
+    df = db.query_df(f"SELECT coalesce(bool_or(is_demo), FALSE) AS d FROM ({sql}) e", params)  # noqa: S608
+    return bool(df["d"].iloc[0])
+
+
+# -- 总览 ------------------------------------------------------------------------
+
+
+def kpis(db, f: Filters, allowed: Sequence[str] | None) -> dict[int, dict]:
+    """Per year (the year and the comparison year): the overview's KPI figures."""
+    years = _years(f)
+    if not years:
+        return {}
+    sql, params = _evals(f, allowed, years)
+    grades = ", ".join(f"count(*) FILTER (s.grade = '{g}') AS \"grade_{g}\"" for g in GRADE_ORDER)
+    df = db.query_df(f"""
+        WITH e AS ({sql})
+        SELECT e.year,
+               count(DISTINCT e.dept_id) AS departments,
+               count(*) AS evaluations,
+               sum(b.budget) AS budget,
+               sum(b.executed) AS executed,
+               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
+               avg(s.total) AS avg_total,
+               avg(e.self_score) AS avg_self,
+               avg(s.gap) AS avg_gap,
+               coalesce(sum(s.unmet_count), 0) AS unmet,
+               {grades}
+        FROM e
+        LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+        GROUP BY e.year""", [*params, f.scheme])  # noqa: S608 (grades from a constant)
+    out = {}
+    for r in df.to_dict("records"):
+        r["grades"] = {g: int(r.pop(f"grade_{g}")) for g in GRADE_ORDER}
+        out[int(r.pop("year"))] = {k: (None if pd.isna(v) else v) if not isinstance(v, dict)
+                                   else v for k, v in r.items()}
+    return out
+
+
+def department_scores(db, f: Filters, allowed: Sequence[str] | None, *, order: str = "low",
+                      limit: int | None = None, year: int | None = None) -> pd.DataFrame:
+    """One row per department in ``year`` (default the filter's year): scores,
+    execution and unmet counts, sorted by ``order`` (a key of RANK_ORDERS)."""
+    year = year if year is not None else f.year
+    sql, params = _evals(f, allowed, [year] if year is not None else [])
+    lim = f"LIMIT {int(limit)}" if limit else ""
+    return db.query_df(f"""
+        WITH e AS ({sql}),
+        b AS (SELECT eval_id, budget, executed FROM budget_lines
+              WHERE line = 'total' AND eval_id IN (SELECT eval_id FROM e))
+        SELECT e.department, any_value(e.region) AS region, any_value(e.kind) AS kind,
+               count(*) AS evaluations,
+               avg(s.total) AS total, avg(e.self_score) AS self_score, avg(s.gap) AS gap,
+               CASE WHEN count(*) = 1 THEN any_value(s.grade) END AS grade,
+               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
+               sum(b.budget) AS budget, sum(b.executed) AS executed,
+               coalesce(sum(s.unmet_count), 0) AS unmet
+        FROM e
+        LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        LEFT JOIN b ON b.eval_id = e.eval_id
+        GROUP BY e.department
+        ORDER BY {RANK_ORDERS[order]} {lim}""", [*params, f.scheme])  # noqa: S608 (whitelist)
+
+
+def department_count(db, f: Filters, allowed: Sequence[str] | None) -> int:
+    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    return int(db.query_df(f"SELECT count(DISTINCT dept_id) AS n FROM ({sql})", params)  # noqa: S608
+               ["n"].iloc[0])
+
+
+# -- 未完成目标 -------------------------------------------------------------------
+
+
+def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None):
+    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    conds = ["s.met_computed = FALSE"]
+    extra: list = []
+    if category:
+        conds.append("i.category = ?")
+        extra.append(category)
+    if keyword:
+        conds.append("(contains(i.name, ?) OR contains(g.name, ?) OR contains(e.department, ?)"
+                     " OR contains(coalesce(i.reason, ''), ?))")
+        extra += [keyword] * 4
+    base = f"""
+        WITH e AS ({sql})
+        SELECT e.dept_id, e.department, e.year, e.imported_at, e.is_demo, i.goal_no, i.seq,
+               g.name AS goal, i.category, i.name AS indicator, i.target_text, i.actual_text,
+               CASE WHEN i.target_num > 0 AND i.actual_num IS NOT NULL THEN
+                    CASE WHEN i.direction = 'reverse'
+                         THEN greatest(i.actual_num - i.target_num, 0) / i.target_num
+                         ELSE greatest(i.target_num - i.actual_num, 0) / i.target_num END
+               END AS shortfall,
+               s.lost, s.weight, s.score, i.reason
+        FROM e
+        JOIN indicators i ON i.eval_id = e.eval_id
+        JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = ?
+        LEFT JOIN goals g ON g.eval_id = i.eval_id AND g.goal_no = i.goal_no
+        WHERE {" AND ".join(conds)}"""  # noqa: S608 (fixed conditions, values bound)
+    return base, [*params, f.scheme, *extra]
+
+
+def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
+                     category: str | None = None, keyword: str | None = None,
+                     order: str = "shortfall", limit: int = 500) -> tuple[pd.DataFrame, int]:
+    """Unmet indicators of the filter's year (as scored: ``met_computed`` false),
+    with the shortfall (share of the target missed; NULL when not numeric), the
+    points lost, the department's measures, and ``streak``: how many years in a
+    row up to this one the department has had the same indicator unmet.
+    Returns (the first ``limit`` rows, the total count)."""
+    keyword = (keyword or "").strip() or None
+    base, params = _unmet_base(f, allowed, category, keyword)
+    total = int(db.query_df(f"SELECT count(*) AS n FROM ({base})", params)["n"].iloc[0])  # noqa: S608
+    if total == 0:
+        return pd.DataFrame(columns=UNMET_COLUMNS), 0
+    df = db.query_df(f"""
+        WITH page AS (SELECT * FROM ({base}) ORDER BY {UNMET_ORDERS[order]} LIMIT {int(limit)}),
+        hist AS (
+            SELECT DISTINCT e.dept_id, i.name, e.year
+            FROM cur_evaluations e
+            JOIN indicators i ON i.eval_id = e.eval_id
+            JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = ?
+            WHERE e.scope = ? AND e.year <= ? AND s.met_computed = FALSE
+              AND e.dept_id IN (SELECT dept_id FROM page)
+              AND i.name IN (SELECT indicator FROM page)),
+        isl AS (SELECT dept_id, name, year,
+                       year - row_number() OVER (PARTITION BY dept_id, name ORDER BY year) AS grp
+                FROM hist),
+        runs AS (SELECT dept_id, name, max(year) AS last_year, count(*) AS streak
+                 FROM isl GROUP BY dept_id, name, grp)
+        SELECT p.*, coalesce(r.streak, 1) AS streak,
+               (SELECT string_agg(text, '；' ORDER BY seq) FROM findings fd
+                WHERE fd.kind = 'measure' AND fd.eval_id IN (
+                    SELECT eval_id FROM cur_evaluations c
+                    WHERE c.dept_id = p.dept_id AND c.year = p.year AND c.scope = ?)) AS measures
+        FROM page p
+        LEFT JOIN runs r ON r.dept_id = p.dept_id AND r.name = p.indicator
+                        AND r.last_year = p.year
+        ORDER BY {UNMET_ORDERS[order].replace("imported_at", "p.imported_at")}""",  # noqa: S608
+        [*params, f.scheme, f.scope, f.year, f.scope])
+    if order == "streak":
+        df = df.sort_values(["streak", "shortfall"], ascending=[False, False],
+                            na_position="last", kind="stable")
+    return df[UNMET_COLUMNS].reset_index(drop=True), total
+
+
+UNMET_COLUMNS = ["department", "year", "goal_no", "goal", "category", "indicator", "target_text",
+                 "actual_text", "shortfall", "lost", "reason", "measures", "streak", "is_demo"]
+
+UNMET_LABELS = {"department": "部门", "year": "年度", "goal_no": "目标序号", "goal": "年度目标",
+                "category": "一级指标", "indicator": "指标", "target_text": "目标值",
+                "actual_text": "实际值", "shortfall": "差距", "lost": "失分",
+                "reason": "未完成原因", "measures": "改进措施", "streak": "连续未完成年数"}
+
+
+# -- 预算执行 ---------------------------------------------------------------------
+
+
+def budget_by_department(db, f: Filters, allowed: Sequence[str] | None, *,
+                         order: str = "budget", limit: int | None = None) -> pd.DataFrame:
+    """Per department in the year: 总预算, 基本支出, 项目支出 (budget, executed),
+    the execution rate and the stated reason for a low one."""
+    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    lim = f"LIMIT {int(limit)}" if limit else ""
+    order_sql = {"budget": "budget DESC NULLS LAST, department",
+                 "exec_low": "exec_rate ASC NULLS LAST, department",
+                 "name": "department"}[order]
+    return db.query_df(f"""
+        WITH e AS ({sql})
+        SELECT e.department, any_value(e.region) AS region, any_value(e.kind) AS kind,
+               sum(b.budget) FILTER (b.line = 'total') AS budget,
+               sum(b.executed) FILTER (b.line = 'total') AS executed,
+               sum(b.executed) FILTER (b.line = 'total')
+                 / nullif(sum(b.budget) FILTER (b.line = 'total'), 0) AS exec_rate,
+               sum(b.budget) FILTER (b.line = 'basic') AS basic_budget,
+               sum(b.executed) FILTER (b.line = 'basic') AS basic_executed,
+               sum(b.budget) FILTER (b.line = 'project') AS project_budget,
+               sum(b.executed) FILTER (b.line = 'project') AS project_executed,
+               string_agg(DISTINCT b.reason, '；') FILTER (b.reason IS NOT NULL) AS reason
+        FROM e JOIN budget_lines b ON b.eval_id = e.eval_id
+        GROUP BY e.department
+        ORDER BY {order_sql} {lim}""", params)  # noqa: S608 (whitelist)
+
+
+def budget_totals(db, f: Filters, allowed: Sequence[str] | None) -> dict:
+    """Sums over all departments in the year, by budget line."""
+    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    df = db.query_df(f"""
+        WITH e AS ({sql})
+        SELECT b.line, sum(b.budget) AS budget, sum(b.executed) AS executed,
+               count(*) FILTER (b.executed < 0.9 * b.budget) AS low
+        FROM e JOIN budget_lines b ON b.eval_id = e.eval_id
+        GROUP BY b.line""", params)  # noqa: S608
+    return {r["line"]: r for r in df.to_dict("records")}
+
+
+def exec_heatmap(db, f: Filters, allowed: Sequence[str] | None, *,
+                 limit: int = 30) -> pd.DataFrame:
+    """Execution rate per department × year (all years), for the ``limit``
+    departments with the lowest rate in the filter's year."""
+    sql_y, params_y = _evals(f, allowed, [f.year] if f.year is not None else [])
+    sql_all, params_all = _evals(f, allowed, None)
+    return db.query_df(f"""
+        WITH pick AS (
+            SELECT e.dept_id FROM ({sql_y}) e
+            JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+            GROUP BY e.dept_id
+            ORDER BY sum(b.executed) / nullif(sum(b.budget), 0) ASC NULLS LAST, e.dept_id
+            LIMIT {int(limit)}),
+        e AS ({sql_all})
+        SELECT e.department, e.year,
+               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate
+        FROM e JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+        WHERE e.dept_id IN (SELECT dept_id FROM pick)
+        GROUP BY e.department, e.year
+        ORDER BY e.department, e.year""", [*params_y, *params_all])  # noqa: S608
+
+
+# -- 趋势对比 ---------------------------------------------------------------------
+
+
+def trends(db, f: Filters, allowed: Sequence[str] | None,
+           departments: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per department and year (every year): the four trend metrics. Without
+    ``departments``: one line, 全部（平均）, over every department in the filters."""
+    sql, params = _evals(f, allowed, None)
+    group = "e.department"
+    if departments:
+        sql += " AND list_contains(?::VARCHAR[], e.department)"
+        params = [*params, list(departments)]
+    else:
+        group = "'全部（平均）'"
+    metrics = ", ".join(f"{expr} AS {key}" for key, (expr, _) in TREND_METRICS.items())
+    return db.query_df(f"""
+        WITH e AS ({sql})
+        SELECT {group} AS department, e.year, {metrics}
+        FROM e
+        LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+        GROUP BY ALL ORDER BY department, e.year""", [*params, f.scheme])  # noqa: S608
+
+
+def year_over_year(db, f: Filters, allowed: Sequence[str] | None, *,
+                   order: str = "delta", limit: int | None = 200) -> pd.DataFrame:
+    """Per department: score, self-score, execution rate and unmet count in the
+    year and the comparison year, with the changes."""
+    sql, params = _evals(f, allowed, _years(f))
+    lim = f"LIMIT {int(limit)}" if limit else ""
+    order_sql = {"delta": "total_delta ASC NULLS LAST, department",
+                 "name": "department"}[order]
+    return db.query_df(f"""
+        WITH e AS ({sql}),
+        d AS (
+            SELECT e.department, e.year, avg(s.total) AS total, avg(e.self_score) AS self_score,
+                   sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
+                   coalesce(sum(s.unmet_count), 0) AS unmet
+            FROM e
+            LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+            LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+            GROUP BY ALL)
+        SELECT coalesce(c.department, p.department) AS department,
+               c.total, p.total AS total_prev, c.total - p.total AS total_delta,
+               c.self_score, p.self_score AS self_prev, c.self_score - p.self_score AS self_delta,
+               c.exec_rate, p.exec_rate AS exec_prev, c.exec_rate - p.exec_rate AS exec_delta,
+               c.unmet, p.unmet AS unmet_prev, c.unmet - p.unmet AS unmet_delta
+        FROM (SELECT * FROM d WHERE year = ?) c
+        FULL JOIN (SELECT * FROM d WHERE year = ?) p USING (department)
+        ORDER BY {order_sql} {lim}""", [*params, f.scheme, f.year, f.compare_year])  # noqa: S608
+
+
+def kind_medians(db, f: Filters, allowed: Sequence[str] | None,
+                 departments: Sequence[str] | None = None, *, limit: int = 30) -> pd.DataFrame:
+    """Each department's score in the year against the median of its kind
+    (median over every visible department of that kind, whatever the
+    department filter). Without ``departments``: the ``limit`` furthest below."""
+    g = Filters(year=f.year, region=f.region, scope=f.scope, scheme=f.scheme)
+    sql, params = _evals(g, allowed, [f.year] if f.year is not None else [])
+    pick, pick_params = "", []
+    chosen = list(departments or f.departments)
+    if chosen:
+        pick, pick_params = "WHERE list_contains(?::VARCHAR[], department)", [chosen]
+    return db.query_df(f"""
+        WITH e AS ({sql}),
+        d AS (SELECT e.department, any_value(e.kind) AS kind, avg(s.total) AS total
+              FROM e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+              GROUP BY e.department),
+        m AS (SELECT department, coalesce(kind, '未分类') AS kind, total,
+                     median(total) OVER (PARTITION BY kind) AS kind_median,
+                     count(*) OVER (PARTITION BY kind) AS kind_count
+              FROM d)
+        SELECT *, total - kind_median AS vs_median FROM m {pick}
+        ORDER BY vs_median ASC NULLS LAST, department LIMIT {int(limit)}""",  # noqa: S608
+        [*params, f.scheme, *pick_params])
+
+
+# -- 部门画像 ---------------------------------------------------------------------
+
+
+def department_evaluations(db, f: Filters, allowed: Sequence[str] | None,
+                           department: str) -> pd.DataFrame:
+    """The department's current evaluations in the scope (every year), newest first."""
+    if allowed is not None and department not in allowed:
+        return pd.DataFrame(columns=["eval_id", "year", "project", "is_demo"])
+    return db.query_df("""
+        SELECT eval_id, year, project, is_demo FROM cur_evaluations
+        WHERE department = ? AND scope = ? ORDER BY year DESC, project""",
+                       [department, f.scope])
+
+
+def evaluation_card(db, eval_id: int, scheme: str = DEFAULT_SCHEME) -> dict | None:
+    df = db.query_df("""
+        SELECT e.department, e.region, e.kind, e.year, e.scope, e.project, e.is_demo,
+               e.source_name, e.imported_at, e.revision, s.*
+        FROM cur_evaluations e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        WHERE e.eval_id = ?""", [scheme, int(eval_id)])
+    if df.empty:
+        return None
+    return {k: (None if not isinstance(v, str) and pd.isna(v) else v)
+            for k, v in df.iloc[0].to_dict().items()}
+
+
+def evaluation_budget(db, eval_id: int) -> pd.DataFrame:
+    return db.query_df("""
+        SELECT line, budget, executed, executed / nullif(budget, 0) AS exec_rate, reason
+        FROM budget_lines WHERE eval_id = ?
+        ORDER BY list_position(['total', 'basic', 'project', 'fiscal', 'carryover', 'other'],
+                               line)""", [int(eval_id)])
+
+
+def evaluation_indicators(db, eval_id: int, scheme: str = DEFAULT_SCHEME) -> pd.DataFrame:
+    """Goals with their indicators, scores and status (one row per indicator)."""
+    return db.query_df("""
+        SELECT i.goal_no, g.name AS goal, i.category, i.subcategory, i.name AS indicator,
+               i.target_text, i.actual_text, s.weight, s.score, s.lost, s.met_computed,
+               s.over_achieved, i.reason
+        FROM indicators i
+        LEFT JOIN goals g ON g.eval_id = i.eval_id AND g.goal_no = i.goal_no
+        LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = ?
+        WHERE i.eval_id = ? ORDER BY i.goal_no, i.seq""", [scheme, int(eval_id)])
+
+
+def evaluation_findings(db, eval_id: int) -> pd.DataFrame:
+    return db.query_df("SELECT kind, seq, text FROM findings WHERE eval_id = ? ORDER BY kind, seq",
+                       [int(eval_id)])
+
+
+def score_history(db, f: Filters, department: str, project: str = "") -> pd.DataFrame:
+    return db.query_df("""
+        SELECT e.year, s.total, e.self_score, s.exec_rate, s.unmet_count, s.grade
+        FROM cur_evaluations e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        WHERE e.department = ? AND e.scope = ? AND e.project = ?
+        ORDER BY e.year""", [f.scheme, department, f.scope, project])
+
+
+def waterfall_steps(max_score: float, total: float, lost_points) -> pd.DataFrame:
+    """Steps of the "where the points went" waterfall: the maximum, the points
+    lost per part (预算执行, 产出, 效益, 满意度; from the scoring explanation),
+    and the total. ``lost_points`` are scoring.LostPoint items."""
+    parts: dict[str, float] = {}
+    for p in lost_points:
+        label = "预算执行" if p.kind == "execution" else f"{p.category or '其他'}指标"
+        parts[label] = parts.get(label, 0.0) + float(p.lost)
+    rows = [("满分", float(max_score), "absolute")]
+    order = ["预算执行", "产出指标", "效益指标", "满意度指标"]
+    for label in sorted(parts, key=lambda x: (order.index(x) if x in order else 9, x)):
+        rows.append((label, -parts[label], "relative"))
+    rows.append(("计算得分", float(total), "total"))
+    return pd.DataFrame(rows, columns=["step", "value", "measure"])

@@ -1,0 +1,160 @@
+"""Plotly figure builders: Chinese titles, axis labels and units; red for
+unmet or low, green for met, one blue for neutral figures. Every figure that
+shows departments puts the department name first in ``customdata`` (see
+:mod:`perfeval.ui.links`). Builders take aggregated frames only.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+RED = "#C0392B"
+GREEN = "#2E8B57"
+BLUE = "#2F5D8A"
+LIGHT_BLUE = "#9DB7D5"
+ORANGE = "#D68910"
+GREY = "#8A94A6"
+GRADE_COLORS = {"优": GREEN, "良": BLUE, "中": ORANGE, "差": RED}
+LOW_EXEC = 0.9
+
+_FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str, *, height: int = 420, x: str = "", y: str = "",
+            legend: bool = True) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, height=height,
+                      margin={"l": 10, "r": 10, "t": 60, "b": 40}, font={"family": _FONT},
+                      showlegend=legend,
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
+                              "x": 1, "xanchor": "right", "title": None},
+                      hoverlabel={"font": {"family": _FONT}})
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text=y)
+    return fig
+
+
+def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
+    """Departments by computed score (bar, coloured by grade) with the self-score marked."""
+    df = df.iloc[::-1]  # plotly draws the first category at the bottom
+    colors = [GRADE_COLORS.get(g, GREY) if isinstance(g, str) else GREY for g in df["grade"]]
+    custom = df[["department"]].to_numpy()
+    fig = go.Figure()
+    fig.add_bar(x=df["total"], y=df["department"], orientation="h", name="计算得分",
+                marker_color=colors, customdata=custom,
+                hovertemplate="%{y}<br>计算得分 %{x:.2f} 分<extra></extra>")
+    fig.add_scatter(x=df["self_score"], y=df["department"], mode="markers", name="自评得分",
+                    marker={"symbol": "diamond", "size": 10, "color": "#1F2933",
+                            "line": {"width": 1, "color": "white"}},
+                    customdata=custom, hovertemplate="%{y}<br>自评得分 %{x:.1f} 分<extra></extra>")
+    low = max(0.0, min(60.0, float(pd.concat([df["total"], df["self_score"]]).min() or 0) - 5))
+    fig.update_xaxes(range=[low, 101])
+    return _layout(fig, title, height=max(320, 24 * len(df) + 120), x="得分（分）")
+
+
+def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
+    low = df["exec_rate"] < LOW_EXEC
+    fig = go.Figure()
+    for mask, name, color in ((~low, "执行率≥90%", BLUE), (low, "执行率<90%", RED)):
+        part = df[mask]
+        fig.add_scattergl(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
+                          marker={"color": color, "size": 9, "opacity": 0.8},
+                          customdata=part[["department"]].to_numpy(), text=part["department"],
+                          hovertemplate="%{text}<br>执行率 %{x:.1f}%<br>计算得分 %{y:.2f} 分"
+                                        "<extra></extra>")
+    fig.add_vline(x=LOW_EXEC * 100, line_dash="dot", line_color=GREY)
+    return _layout(fig, title, x="预算执行率（%）", y="计算得分（分）")
+
+
+def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
+    """Per department: budget and executed side by side, each split into 基本支出 and 项目支出."""
+    df = df.iloc[::-1]
+    custom = df[["department"]].to_numpy()
+    fig = go.Figure()
+    parts = (("预算·基本支出", "basic_budget", None, "budget", "#C9D6E8"),
+             ("预算·项目支出", "project_budget", "basic_budget", "budget", LIGHT_BLUE),
+             ("执行·基本支出", "basic_executed", None, "executed", "#5B8DB8"),
+             ("执行·项目支出", "project_executed", "basic_executed", "executed", BLUE))
+    for name, col, base, group, color in parts:
+        fig.add_bar(y=df["department"], x=df[col].fillna(0), orientation="h", name=name,
+                    base=None if base is None else df[base].fillna(0), offsetgroup=group,
+                    marker_color=color, customdata=custom,
+                    hovertemplate=f"%{{y}}<br>{name} %{{x:,.2f}} 万元<extra></extra>")
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, height=max(360, 34 * len(df) + 120), x="金额（万元）")
+
+
+def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
+    wide = df.pivot(index="department", columns="year", values="exec_rate") * 100
+    fig = go.Figure(go.Heatmap(
+        z=wide.to_numpy(), x=[f"{int(y)}年" for y in wide.columns], y=list(wide.index),
+        zmin=70, zmax=100, zmid=LOW_EXEC * 100,
+        colorscale=[[0, RED], [0.5, "#F4F1EA"], [1, GREEN]],
+        text=wide.map(lambda v: "" if pd.isna(v) else f"{v:.0f}%").to_numpy(),
+        texttemplate="%{text}", customdata=[[d] * len(wide.columns) for d in wide.index],
+        colorbar={"title": {"text": "执行率（%）"}},
+        hovertemplate="%{y}<br>%{x}<br>执行率 %{z:.1f}%<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, height=max(320, 26 * len(wide) + 140), x="年度", legend=False)
+
+
+METRIC_AXES = {"total": "计算得分（分）", "self_score": "自评得分（分）",
+               "exec_rate": "预算执行率（%）", "unmet": "未完成指标数（个）"}
+
+
+def trend_lines(df: pd.DataFrame, metric: str, title: str) -> go.Figure:
+    fig = go.Figure()
+    scale = 100 if metric == "exec_rate" else 1
+    for dept, part in df.groupby("department", sort=False):
+        fig.add_scatter(x=part["year"], y=part[metric] * scale, mode="lines+markers", name=dept,
+                        customdata=part[["department"]].to_numpy(),
+                        hovertemplate=f"{dept}<br>%{{x}}年 %{{y:.2f}}<extra></extra>")
+    fig.update_xaxes(dtick=1, tickformat="d")
+    return _layout(fig, title, x="年度", y=METRIC_AXES[metric])
+
+
+def kind_median_bar(df: pd.DataFrame, title: str) -> go.Figure:
+    df = df.iloc[::-1]
+    colors = [RED if v < 0 else GREEN for v in df["vs_median"].fillna(0)]
+    fig = go.Figure(go.Bar(
+        x=df["vs_median"], y=df["department"], orientation="h", marker_color=colors,
+        customdata=df[["department", "kind", "total", "kind_median"]].to_numpy(),
+        hovertemplate="%{customdata[0]}（%{customdata[1]}）<br>计算得分 %{customdata[2]:.2f}"
+                      "<br>同类中位数 %{customdata[3]:.2f}<br>差 %{x:+.2f} 分<extra></extra>"))
+    fig.add_vline(x=0, line_color=GREY)
+    return _layout(fig, title, height=max(300, 24 * len(df) + 120),
+                   x="与同类部门中位数之差（分）", legend=False)
+
+
+def waterfall(steps: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure(go.Waterfall(
+        x=steps["step"], y=steps["value"], measure=steps["measure"],
+        text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}"
+              for v, m in zip(steps["value"], steps["measure"], strict=True)],
+        textposition="outside",
+        decreasing={"marker": {"color": RED}}, increasing={"marker": {"color": GREEN}},
+        totals={"marker": {"color": BLUE}}, connector={"line": {"color": GREY, "dash": "dot"}},
+        hovertemplate="%{x}<br>%{y:.2f} 分<extra></extra>"))
+    top = float(steps["value"].iloc[0]) if len(steps) else 100
+    fig.update_yaxes(range=[0, top * 1.12])
+    return _layout(fig, title, height=380, y="分", legend=False)
+
+
+def score_history(df: pd.DataFrame, title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_scatter(x=df["year"], y=df["total"], mode="lines+markers+text", name="计算得分",
+                    line={"color": BLUE, "width": 3}, text=[f"{v:.1f}" for v in df["total"]],
+                    textposition="top center")
+    fig.add_scatter(x=df["year"], y=df["self_score"], mode="lines+markers", name="自评得分",
+                    line={"color": ORANGE, "dash": "dash"})
+    fig.update_xaxes(dtick=1, tickformat="d")
+    return _layout(fig, title, height=340, x="年度", y="得分（分）")
+
+
+def grade_bar(grades: dict[str, int], title: str) -> go.Figure:
+    names = list(grades)
+    fig = go.Figure(go.Bar(x=names, y=[grades[g] for g in names], text=[grades[g] for g in names],
+                           textposition="outside",
+                           marker_color=[GRADE_COLORS.get(g, GREY) for g in names],
+                           hovertemplate="%{x}：%{y} 个<extra></extra>"))
+    return _layout(fig, title, height=260, x="等级", y="评价数（个）", legend=False)

@@ -1,0 +1,87 @@
+"""Selection → target logic, kept free of Streamlit so it can be unit-tested
+(AppTest cannot click a chart bar or a table row).
+
+A click on a department in a chart (plotly ``on_select``) or a table row
+(dataframe ``on_select``) opens 部门画像 with the department in the URL,
+keeping the global filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+PROFILE_PAGE = "pages/profile.py"
+PROFILE_KEY = "dept"  # the profile page's bound widget = its URL parameter
+# URL parameters of the global filters (widget keys in the entry point).
+FILTER_KEYS = ("year", "cmp", "region", "kind", "departments", "scope")
+
+
+def _get(obj, name):
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def department_from_chart(state) -> str | None:
+    """The department of the first selected point of a plotly selection state.
+
+    Figures built by :mod:`perfeval.ui.charts` put the department name first in
+    each point's ``customdata``; a point without it gives None.
+    """
+    points = _get(_get(state, "selection"), "points") or []
+    for point in points:
+        custom = _get(point, "customdata")
+        if isinstance(custom, list | tuple) and custom:
+            custom = custom[0]
+        if isinstance(custom, str) and custom:
+            return custom
+    return None
+
+
+def department_from_table(state, table: pd.DataFrame, column: str = "department") -> str | None:
+    """The department of the selected row of a dataframe selection state."""
+    rows = _get(_get(state, "selection"), "rows") or []
+    for row in rows:
+        if isinstance(row, int) and 0 <= row < len(table) and column in table.columns:
+            value = table.iloc[row][column]
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def profile_params(current: Mapping[str, str | Sequence[str]], department: str) -> dict:
+    """Query parameters of the profile page: the global filters as they are
+    in the URL now (only those), plus the department."""
+    out: dict[str, str | list[str]] = {}
+    for key in FILTER_KEYS:
+        value = current.get(key)
+        if value is None or value == [] or value == "":
+            continue
+        out[key] = list(value) if isinstance(value, list | tuple) else str(value)
+    out[PROFILE_KEY] = department
+    return out
+
+
+def resolve_compare_year(year: int | None, chosen: int | None, years: Sequence[int]) -> int | None:
+    """对比年度: the chosen one, else the year before ``year`` when it has data."""
+    if chosen is not None and chosen != year:
+        return int(chosen)
+    if year is not None and (year - 1) in set(int(y) for y in years):
+        return year - 1
+    return None
+
+
+def delta_text(now, before, *, percent: bool = False, digits: int = 2) -> str | None:
+    """The change shown under a KPI, or None without a comparison."""
+    if now is None or before is None or pd.isna(now) or pd.isna(before):
+        return None
+    d = float(now) - float(before)
+    if percent:
+        return f"{d * 100:+.{digits}f} 个百分点"
+    if float(d).is_integer() and digits == 0:
+        return f"{int(d):+d}"
+    return f"{d:+,.{digits}f}"
