@@ -202,6 +202,9 @@ _PREPARE = [
     WHERE ($year IS NULL OR e.year = CAST($year AS INTEGER))
       AND ($depts IS NULL OR list_contains(CAST($depts AS VARCHAR[]), e.department))
       AND ($allowed IS NULL OR list_contains(CAST($allowed AS VARCHAR[]), e.department))
+      AND ($region IS NULL OR e.region = CAST($region AS VARCHAR))
+      AND ($kind IS NULL OR e.kind = CAST($kind AS VARCHAR))
+      AND ($scope IS NULL OR e.scope = CAST($scope AS VARCHAR))
       AND ($eval_ids IS NULL OR list_contains(CAST($eval_ids AS BIGINT[]), e.eval_id))
     """,
     """
@@ -563,11 +566,14 @@ def _used(sql: str, params: dict) -> dict:
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
-def _params(settings: AuditSettings, year, departments, allowed, eval_ids) -> dict:
+def _params(settings: AuditSettings, year, departments, allowed, eval_ids,
+            where: dict | None = None) -> dict:
     scheme = get_scheme(settings.scheme)
     b = scheme.bands
+    where = where or {}
     return {
-        "scheme": scheme.name, "year": year,
+        "scheme": scheme.name, "year": year, "region": where.get("region"),
+        "kind": where.get("kind"), "scope": where.get("scope"),
         "depts": None if departments is None else list(departments),
         "allowed": None if allowed is None else list(allowed),
         "eval_ids": None if eval_ids is None else [int(x) for x in eval_ids],
@@ -652,11 +658,13 @@ def _to_frame(cur, sql: str, params=None) -> pd.DataFrame:
 def audit_store(store, settings: AuditSettings | None = None, year: int | None = None,
                 departments: Sequence[str] | str | None = None,
                 allowed: Sequence[str] | None = None, *,
-                eval_ids: Sequence[int] | None = None) -> pd.DataFrame:
+                eval_ids: Sequence[int] | None = None, region: str | None = None,
+                kind: str | None = None, scope: str | None = None) -> pd.DataFrame:
     """Findings of every current evaluation in scope (:data:`FINDING_COLUMNS`).
 
     ``departments`` is the user's filter, ``allowed`` the departments the
-    viewer may see (None: all); ``eval_ids`` narrows further (used by
+    viewer may see (None: all); ``region``, ``kind`` and ``scope`` are the
+    dashboard's other filters; ``eval_ids`` narrows further (used by
     :func:`audit_evaluation` and the review page). Scores are computed first
     where missing. ``evidence`` is JSON text (:func:`findings_from_frame`
     gives dicts). Order: severity, evaluation, goal, check.
@@ -664,7 +672,8 @@ def audit_store(store, settings: AuditSettings | None = None, year: int | None =
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
     ensure_scores(store, settings.scheme)
-    params = _params(settings, year, departments, allowed, eval_ids)
+    params = _params(settings, year, departments, allowed, eval_ids,
+                     {"region": region, "kind": kind, "scope": scope})
     cur = store.cursor()
     try:
         _run(cur, settings, params)
@@ -695,15 +704,17 @@ REVIEW_COLUMNS = ["eval_id", "department", "year", "scope", "project", "self_sco
 
 def audit_overview(store, settings: AuditSettings | None = None, year: int | None = None,
                    departments: Sequence[str] | str | None = None,
-                   allowed: Sequence[str] | None = None, *, limit: int | None = 500
-                   ) -> AuditOverview:
+                   allowed: Sequence[str] | None = None, *, limit: int | None = 500,
+                   region: str | None = None, kind: str | None = None,
+                   scope: str | None = None) -> AuditOverview:
     """Per-evaluation scores and finding counts, and counts per check, without
     bringing the findings themselves into pandas. ``limit`` caps the table's
     rows (largest gap first); ``total`` says how many there were."""
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
     ensure_scores(store, settings.scheme)
-    params = _params(settings, year, departments, allowed, None)
+    params = _params(settings, year, departments, allowed, None,
+                     {"region": region, "kind": kind, "scope": scope})
     sev_cols = ", ".join(f"count(*) FILTER (WHERE severity = '{s}') AS \"{s}\"" for s in SEVERITIES)
     cur = store.cursor()
     try:
@@ -885,7 +896,8 @@ ORDER BY u.department, u.year, u.scope, u.project, u.seq
 
 def rectification(store, settings: AuditSettings | None = None, year: int | None = None,
                   departments: Sequence[str] | str | None = None,
-                  allowed: Sequence[str] | None = None) -> pd.DataFrame:
+                  allowed: Sequence[str] | None = None, *, region: str | None = None,
+                  kind: str | None = None, scope: str | None = None) -> pd.DataFrame:
     """Every indicator unmet in ``year`` (all years if None) and its status in the next year.
 
     Columns: department, year, scope, project, goal_no, goal, indicator,
@@ -894,7 +906,8 @@ def rectification(store, settings: AuditSettings | None = None, year: int | None
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
     ensure_scores(store, settings.scheme)
-    params = _params(settings, year, departments, allowed, None)
+    params = _params(settings, year, departments, allowed, None,
+                     {"region": region, "kind": kind, "scope": scope})
     cur = store.cursor()
     try:
         _prepare(cur, params, with_prev=False)
@@ -940,7 +953,8 @@ PROBLEM_STATUSES = ("再次出现", "未再出现", "无下年数据")
 
 def problem_followup(store, settings: AuditSettings | None = None, year: int | None = None,
                      departments: Sequence[str] | str | None = None,
-                     allowed: Sequence[str] | None = None) -> pd.DataFrame:
+                     allowed: Sequence[str] | None = None, *, region: str | None = None,
+                     kind: str | None = None, scope: str | None = None) -> pd.DataFrame:
     """Each problem text of ``year`` (all years if None) and its most similar next-year problem.
 
     Columns: department, year, scope, project, problem, next_year,
@@ -948,13 +962,17 @@ def problem_followup(store, settings: AuditSettings | None = None, year: int | N
     """
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
-    p = _params(settings, year, departments, allowed, None)
+    p = _params(settings, year, departments, allowed, None,
+                {"region": region, "kind": kind, "scope": scope})
     sql = """
         WITH e AS (
             SELECT eval_id, department, year, scope, project FROM cur_evaluations
             WHERE ($year IS NULL OR year = CAST($year AS INTEGER))
               AND ($depts IS NULL OR list_contains(CAST($depts AS VARCHAR[]), department))
               AND ($allowed IS NULL OR list_contains(CAST($allowed AS VARCHAR[]), department))
+              AND ($region IS NULL OR region = CAST($region AS VARCHAR))
+              AND ($kind IS NULL OR kind = CAST($kind AS VARCHAR))
+              AND ($scope IS NULL OR scope = CAST($scope AS VARCHAR))
         )
         SELECT e.department, e.year, e.scope, e.project, f.seq, f.text AS problem,
                n.eval_id IS NOT NULL AS has_next, nf.text AS next_problem

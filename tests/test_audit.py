@@ -682,3 +682,22 @@ def test_read_only_store_is_audited(tmp_path):
         audit_store(s)  # scores now
     with Store(path, read_only=True) as ro:
         assert "SCORE_GAP" in set(audit_store(ro)["code"])
+
+
+def test_region_kind_and_scope_filters(store):
+    a, b = clean(name="甲街道（测试）"), clean(name="乙局（测试）")
+    b.department.region, b.department.kind = "另一区", "委局"
+    for ev in (a, b):
+        ind(ev, "网格巡查次数").target = "完成"
+    project = clean(name="甲街道（测试）")
+    project.scope, project.project = "项目", "社区治理项目"
+    ind(project, "网格巡查次数").target = "完成"
+    store.write([a, b, project])
+    assert len(audit_store(store)) == 3
+    assert set(audit_store(store, region="另一区")["department"]) == {"乙局（测试）"}
+    assert set(audit_store(store, kind="街道")["department"]) == {"甲街道（测试）"}
+    assert set(audit_store(store, scope="项目")["project"]) == {"社区治理项目"}
+    assert audit_overview(store, scope="部门整体").total == 2
+    assert audit_overview(store, region="另一区", kind="街道").total == 0
+    assert rectification(store, region="无此区").empty
+    assert problem_followup(store, kind="委局")["department"].unique().tolist() == ["乙局（测试）"]
