@@ -119,8 +119,12 @@ def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
                list(DISTINCT scope ORDER BY scope) AS scopes
         FROM cur_evaluations {cond}""", params)  # noqa: S608 (fixed text)
     row = df.iloc[0]
-    return {k: [x for x in (row[k] if row[k] is not None else [])]
-            for k in ("years", "regions", "kinds", "departments", "scopes")}
+    def plain(v) -> list:
+        if v is None or v is pd.NA or isinstance(v, float):
+            return []
+        return [x.item() if hasattr(x, "item") else x for x in v]
+
+    return {k: plain(row[k]) for k in ("years", "regions", "kinds", "departments", "scopes")}
 
 
 def has_demo(db, f: Filters, allowed: Sequence[str] | None) -> bool:

@@ -68,10 +68,10 @@ def sidebar_filters() -> Filters:
         if not years:
             st.caption("数据库中还没有评价数据。")
             return Filters()
-        st.selectbox("年度", years, key="year", bind="query-params",
-                     format_func=lambda y: f"{y} 年度")
+        # Bound widgets write the option's label to the URL: keep labels plain.
+        st.selectbox("年度", years, key="year", bind="query-params")
         st.selectbox("对比年度", [None, *years], key="cmp", bind="query-params",
-                     format_func=lambda y: "上一年度" if y is None else f"{y} 年度")
+                     format_func=lambda y: "上一年度" if y is None else str(y))
         st.selectbox("区域", [ALL, *opts["regions"]], key="region", bind="query-params",
                      format_func=lambda v: "全部区域" if v is None else v)
         st.selectbox("类别", [ALL, *opts["kinds"]], key="kind", bind="query-params",
@@ -86,8 +86,9 @@ def sidebar_filters() -> Filters:
     return current_filters(years, scopes)
 
 
-def current_filters(years: list[int] | None = None, scopes: list[str] | None = None) -> Filters:
-    ss = st.session_state
+def current_filters(years: list[int] | None = None, scopes: list[str] | None = None,
+                    ss=None) -> Filters:
+    ss = st.session_state if ss is None else ss
     if years is None:
         years = [int(y) for y in q("filter_options", allowed())["years"]]
     year = ss.get("year")
@@ -101,16 +102,24 @@ def current_filters(years: list[int] | None = None, scopes: list[str] | None = N
 
 
 def filters() -> Filters:
-    """The filters for this run (set by the entry point)."""
+    """The filters for this run: set by the entry point; a page run on its own
+    (page tests) reads them from the URL the same way the bound widgets do."""
     f = st.session_state.get("_filters")
-    return f if isinstance(f, Filters) else current_filters()
+    if isinstance(f, Filters):
+        return f
+    opts = q("filter_options", allowed())
+    params = {k: st.query_params.get_all(k) for k in st.query_params}
+    values = links.filters_from_params(params, opts)
+    return current_filters([int(y) for y in opts["years"]], opts["scopes"], ss=values)
 
 
 # -- page furniture ----------------------------------------------------------------
 
 
 def header(title: str, f: Filters, *, caption: str | None = None) -> None:
-    """Title, the filters in one line, and the 演示数据 badge when demo rows show."""
+    """Title, the filters in one line, and the 演示数据 badge when demo rows show.
+    Stops the page when this deployment needs a login to read."""
+    auth.require_read(auth.current_user(store()))
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.title(title)
     if f.year is not None and q("has_demo", f, allowed()):

@@ -66,6 +66,25 @@ def profile_params(current: Mapping[str, str | Sequence[str]], department: str) 
     return out
 
 
+def filters_from_params(params: Mapping[str, Sequence[str]], options: Mapping[str, list]) -> dict:
+    """The global filters as a URL states them, for a page run without the
+    entry point (its bound widgets normally do this). Values not among the
+    options are ignored, as the bound widgets ignore them."""
+    def one(key: str, choices: list):
+        values = params.get(key) or []
+        value = values[-1] if values else None
+        by_text = {str(c): c for c in choices}
+        return by_text.get(value) if value is not None else None
+
+    years = [int(y) for y in options.get("years", [])]
+    wanted = set(params.get("departments") or [])
+    return {"year": one("year", years), "cmp": one("cmp", years),
+            "region": one("region", options.get("regions", [])),
+            "kind": one("kind", options.get("kinds", [])),
+            "departments": [d for d in options.get("departments", []) if d in wanted],
+            "scope": one("scope", options.get("scopes", []))}
+
+
 def resolve_compare_year(year: int | None, chosen: int | None, years: Sequence[int]) -> int | None:
     """对比年度: the chosen one, else the year before ``year`` when it has data."""
     if chosen is not None and chosen != year:

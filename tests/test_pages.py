@@ -1,0 +1,210 @@
+"""Dashboard pages (AppTest) on a small demo database: the figures shown equal
+what the core computes, URL parameters change what is shown, and an empty
+database gives a message, not an exception."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import numpy as np
+import plotly.io as pio
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from perfeval import queries
+from perfeval.demo import build_demo
+from perfeval.scoring import current_scores, ensure_scores, explain_stored
+from perfeval.store import Store
+
+ROOT = Path(__file__).parent.parent
+APP = str(ROOT / "app.py")
+PAGES = ["overview", "budget", "unmet", "trends", "profile"]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pages") / "demo.duckdb"
+    with Store(path) as s:
+        build_demo(s, with_sample=False)
+        ensure_scores(s)
+        scores = current_scores(s)
+        totals = s.query_df("""
+            SELECT e.year, sum(b.budget) AS budget, sum(b.executed) AS executed
+            FROM cur_evaluations e JOIN budget_lines b USING (eval_id)
+            WHERE b.line = 'total' GROUP BY e.year""").set_index("year")
+    return path, scores, totals
+
+
+def run(monkeypatch, path, page: str = "app", **params) -> AppTest:
+    """``app``: the entry point (sidebar filters bound to the URL, then 总览).
+    A page name: that page on its own, reading the filters from the URL
+    (AppTest runs a ``pages/`` file directly, not through st.navigation)."""
+    monkeypatch.setenv("PERFEVAL_DB", str(path))
+    monkeypatch.delenv("PERFEVAL_READ_LOGIN", raising=False)
+    st.cache_data.clear()
+    script = APP if page == "app" else str(ROOT / "pages" / f"{page}.py")
+    at = AppTest.from_file(script, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def values(arr) -> list:
+    """A plotly array from a figure's JSON (plain list or base64 typed array)."""
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"]).tolist()
+    return list(arr)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_kpis_equal_core(monkeypatch, demo_db):
+    path, scores, totals = demo_db
+    at = run(monkeypatch, path)
+    m = metrics(at)
+    s = scores[scores["year"] == 2024]
+    assert m["参评部门"] == f"{len(s)} 个"
+    assert m["平均计算得分"] == f"{s['total'].mean():,.2f} 分"
+    assert m["平均自评得分"] == f"{s['self_score'].mean():,.2f} 分"
+    assert m["未完成指标"] == f"{int(s['unmet_count'].sum()):,} 个"
+    assert m["全年预算数"] == f"{totals.loc[2024, 'budget']:,.2f} 万元"
+    rate = totals.loc[2024, "executed"] / totals.loc[2024, "budget"]
+    assert m["预算执行率"] == f"{rate * 100:.2f}%"
+    grades = s["grade"].value_counts()
+    assert m["等级分布（优/良/中/差）"] == " / ".join(str(grades.get(g, 0)) for g in "优良中差")
+    # The change is against 2023 (the default comparison year).
+    prev = scores[scores["year"] == 2023]
+    delta = {x.label: x.delta for x in at.metric}["平均计算得分"]
+    assert delta == f"{s['total'].mean() - prev['total'].mean():+,.2f}"
+    assert any("演示数据" in md.value for md in at.markdown)  # st.badge is markdown
+
+
+def test_overview_year_from_url(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    at = run(monkeypatch, path, year="2021", cmp="2019")
+    s = scores[scores["year"] == 2021]
+    assert metrics(at)["平均计算得分"] == f"{s['total'].mean():,.2f} 分"
+    assert at.selectbox(key="year").value == 2021
+    assert "对比 2019 年度" in at.caption[0].value
+
+
+def test_overview_region_and_department_from_url(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    region = sorted(scores["region"].unique())[0]
+    at = run(monkeypatch, path, region=region)
+    n = scores[(scores["year"] == 2024) & (scores["region"] == region)]["department"].nunique()
+    assert metrics(at)["参评部门"] == f"{n} 个"
+    depts = sorted(scores["department"].unique())[:2]
+    at = run(monkeypatch, path, departments=depts)
+    assert metrics(at)["参评部门"] == "2 个"
+    assert at.multiselect(key="departments").value == depts
+
+
+def test_unmet_rows_equal_core(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path, "unmet", year="2023")
+    with Store(path) as s:
+        expected = s.query_df("""
+            SELECT e.department, i.name FROM cur_evaluations e
+            JOIN indicators i USING (eval_id) JOIN indicator_scores x USING (ind_id)
+            WHERE e.year = 2023 AND NOT x.met_computed""")
+    assert metrics(at)["未完成指标"] == f"{len(expected):,} 个"
+    shown = at.dataframe[0].value
+    assert len(shown) == min(len(expected), 500)
+    assert shown["year"].eq(2023).all()
+    pairs = set(zip(expected["department"], expected["name"], strict=True))
+    assert set(zip(shown["department"], shown["indicator"], strict=True)) <= pairs
+    assert shown["shortfall"].dropna().is_monotonic_decreasing  # default order
+    # Filter by 一级指标 and keyword.
+    at.segmented_control(key="unmet_cat").set_value("满意度").run()
+    assert at.dataframe[0].value["category"].eq("满意度").all()
+    at.text_input(key="unmet_kw").input("居民满意度").run()
+    assert at.dataframe[0].value["indicator"].eq("居民满意度").all()
+    assert at.download_button
+
+
+def test_budget_page_figures(monkeypatch, demo_db):
+    path, _, totals = demo_db
+    at = run(monkeypatch, path, "budget")
+    rate = totals.loc[2024, "executed"] / totals.loc[2024, "budget"]
+    assert metrics(at)["总预算执行率"] == f"{rate * 100:.2f}%"
+    table = at.dataframe[0].value
+    low = table[table["exec_rate"] < 0.9]
+    assert low["status"].str.contains("低于90%").all()
+    assert table["exec_rate"].is_monotonic_increasing
+
+
+def test_trends_page_with_departments(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    depts = sorted(scores["department"].unique())[:2]
+    at = run(monkeypatch, path, "trends", departments=depts)
+    fig = pio.from_json(at.get("plotly_chart")[0].proto.spec)
+    assert {t.name for t in fig.data} == set(depts)
+    yoy = at.dataframe[0].value.set_index("department")
+    s = scores.set_index(["department", "year"])
+    d = depts[0]
+    assert yoy.loc[d, "total_delta"] == pytest.approx(s.loc[(d, 2024), "total"]
+                                                      - s.loc[(d, 2023), "total"])
+
+
+def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    dept = sorted(scores["department"].unique())[3]
+    at = run(monkeypatch, path, "profile", dept=dept, year="2022")
+    row = scores[(scores["department"] == dept) & (scores["year"] == 2022)].iloc[0]
+    assert metrics(at)["计算得分"] == f"{row['total']:,.2f} 分"
+    assert at.subheader[0].value.startswith(f"{dept} · 2022")
+    figs = [pio.from_json(p.proto.spec) for p in at.get("plotly_chart")]
+    wf = next(f for f in figs if f.data[0].type == "waterfall").data[0]
+    y = values(wf.y)
+    assert wf.measure[-1] == "total"
+    assert y[-1] == pytest.approx(row["total"])
+    with Store(path) as s:
+        es, lost = explain_stored(s, int(row["eval_id"]))
+    assert y[0] + sum(y[1:-1]) == pytest.approx(row["total"])
+    assert sum(y[1:-1]) == pytest.approx(-sum(p.lost for p in lost))
+    inds = at.dataframe[-1].value
+    assert len(inds) == int(row["indicator_count"])
+
+
+def test_profile_defaults_to_lowest_score(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    at = run(monkeypatch, path, "profile")
+    s = scores[scores["year"] == 2024].sort_values("total").iloc[0]
+    assert s["department"] in at.caption[1].value
+    assert metrics(at)["计算得分"] == f"{s['total']:,.2f} 分"
+
+
+@pytest.mark.parametrize("page", ["app", *PAGES])
+def test_empty_database_shows_a_message(monkeypatch, tmp_path, page):
+    path = tmp_path / "empty.duckdb"
+    Store(path).close()
+    at = run(monkeypatch, path, page)
+    assert any("还没有评价数据" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_filters_with_no_rows_show_a_message(monkeypatch, demo_db, page):
+    path, scores, _ = demo_db
+    region = sorted(scores["region"].unique())[0]
+    # A department of one region with the other region selected: nothing matches.
+    other = sorted(scores["region"].unique())[1]
+    dept = scores[scores["region"] == region]["department"].iloc[0]
+    at = run(monkeypatch, path, page, region=other, departments=[dept])
+    assert any("没有评价" in i.value for i in at.info)
+
+
+def test_queries_module_is_the_source(demo_db):
+    """The pages draw what queries return: a spot check that the KPI query and
+    the scores table agree for every year."""
+    path, scores, _ = demo_db
+    with Store(path) as s:
+        k = queries.kpis(s, queries.Filters(year=2020, compare_year=2019), None)
+    for y in (2019, 2020):
+        assert k[y]["avg_total"] == pytest.approx(scores[scores["year"] == y]["total"].mean())
