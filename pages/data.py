@@ -80,8 +80,8 @@ if users.can_import(user):
         c2.metric("可导入", len(good))
         c3.metric("有错误", len(bad))
         for r in results:
-            mark = "✅" if r.ok else "❌"
-            label = f"{mark} {r.name}" + (f"（{r.kind}）" if r.kind else "")
+            mark = "可导入" if r.ok else "有错误"
+            label = f"【{mark}】{r.name}" + (f"（{r.kind}）" if r.kind else "")
             with st.expander(label, expanded=not r.ok or len(results) <= 3):
                 rows = summarize(r) if r.ok else []
                 if rows:

@@ -214,3 +214,99 @@ def test_read_login_setting_closes_pages_to_anonymous_readers(people, monkeypatc
     at = page(DATA_PAGE)
     assert "需要登录后查看" in _texts(at.info)
     assert not at.selectbox
+
+
+# -- a 查看者 limited to two departments, on every page and in every download ------------
+
+APP = str(ROOT / "app.py")
+PAGES = ["overview", "budget", "unmet", "trends", "profile", "review", "data"]
+LISTING_PAGES = {"overview", "budget", "review", "data"}  # these name many departments
+
+
+@pytest.fixture(scope="module")
+def demo_with_viewer(tmp_path_factory):
+    from perfeval.demo import build_demo
+    from perfeval.scoring import ensure_scores
+
+    path = tmp_path_factory.mktemp("viewer") / "demo.duckdb"
+    with Store(path) as s:
+        build_demo(s, with_sample=False)
+        ensure_scores(s)
+        names = s.query_df("SELECT name FROM departments ORDER BY name")["name"].tolist()
+        mine = names[:2]
+        users.add_user(s, "赵查看", PASSWORD, users.VIEWER, mine, actor="测试")
+    return path, names, mine
+
+
+def _walk(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+def _shown_text(at: AppTest, downloads: list[bytes]) -> str:
+    """Everything the page sends: element texts, table cells, chart specs, widget
+    options, and the contents of every Excel download."""
+    import openpyxl
+    from google.protobuf import text_format
+
+    parts = [df.value.to_string() for df in at.dataframe]
+    for node in _walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None and type(node).__name__ != "Dataframe":
+            parts.append(text_format.MessageToString(proto, as_utf8=True))
+    for data in downloads:
+        if data[:2] == b"PK":
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+            for ws in wb.worksheets:
+                parts.extend(str(v) for row in ws.iter_rows(values_only=True) for v in row if v)
+        else:
+            parts.append(data.decode("utf-8-sig", "replace"))
+    return "\n".join(parts)
+
+
+def _run_page(monkeypatch, path, page: str, viewer: bool) -> tuple[AppTest, list[bytes]]:
+    import streamlit as st
+
+    downloads: list[bytes] = []
+    original = st.download_button
+
+    def eager_download(label, data=None, *args, **kwargs):
+        body = data() if callable(data) else data
+        downloads.append(body if isinstance(body, bytes) else str(body).encode())
+        return original(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", eager_download)
+    monkeypatch.setenv("PERFEVAL_DB", str(path))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    if viewer:
+        at.session_state[auth.USER_KEY] = {"name": "赵查看", "role": users.VIEWER,
+                                           "departments": None}  # the store's list wins
+        at.session_state[auth.SEEN_KEY] = time.time()
+    at.run()
+    if page != "overview":
+        downloads.clear()
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at, downloads
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_viewer_sees_only_their_two_departments_on_every_page_and_download(
+        monkeypatch, demo_with_viewer, page):
+    path, names, mine = demo_with_viewer
+    found, in_downloads = {}, {}
+    for viewer in (False, True):
+        at, downloads = _run_page(monkeypatch, path, page, viewer)
+        text = _shown_text(at, downloads)
+        found[viewer] = {n for n in names if n in text}
+        dl_text = _shown_text(AppTest.from_string(""), downloads)
+        in_downloads[viewer] = {n for n in names if n in dl_text}
+        assert downloads or page == "data", page  # every dashboard page offers one
+    assert found[True] <= set(mine), (page, found[True] - set(mine))
+    assert found[True], page  # the page does show the viewer's own departments
+    assert len(found[False]) > len(mine) + 5, page  # the full set shows many more
+    assert in_downloads[True] <= set(mine)
+    if page in LISTING_PAGES - {"data"}:
+        assert in_downloads[True] and len(in_downloads[False]) > len(mine), page
