@@ -56,7 +56,6 @@ def _rectify(path, stamp, settings, where):
 # -- page ---------------------------------------------------------------------------
 
 store = ui.store()
-auth.require_read(auth.current_user(store))  # also sets the viewer's departments
 f = ui.filters()
 ui.header("评分复核", f, caption="自评分与按指标计算的得分、复核发现、上年问题整改")
 ui.require_data(f)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from perfeval import users
@@ -34,17 +35,22 @@ def db(tmp_path, monkeypatch):
     return path
 
 
-def run(viewer: str | None = None, **state) -> AppTest:
-    """The page, logged in as the 查看者 ``viewer`` when given (else not logged in);
-    ``state`` seeds the global filters (year, departments, ...) as the sidebar would."""
+def page(viewer: str | None = None, **params) -> AppTest:
+    """The page, logged in as the 查看者 ``viewer`` when given (else not logged in),
+    with the global filters in the URL (a page run alone reads them from there)."""
+    st.cache_data.clear()
     at = AppTest.from_file(PAGE, default_timeout=60)
     if viewer is not None:
         at.session_state[auth.USER_KEY] = {"name": viewer, "role": users.VIEWER,
                                            "departments": None}  # the store's list wins
         at.session_state[auth.SEEN_KEY] = time.time()
-    for k, v in state.items():
-        at.session_state[k] = v
-    return at.run()
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def run(viewer: str | None = None, **params) -> AppTest:
+    return page(viewer, **params).run()
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -119,8 +125,7 @@ def test_gap_threshold_changes_severity(db):
 
 def test_selected_row_shows_its_findings_with_evidence(db):
     # AppTest cannot click a dataframe row: seed the selection state the widget keeps.
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["year"] = 2022
+    at = page(year=2022)
     at.session_state["review_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
