@@ -141,3 +141,15 @@ def test_selection_logic(db):
         ov = audit_overview(s, year=2023)
     assert selected_eval_ids(ov.table, [0]) == [int(ov.table["eval_id"].iloc[0])]
     assert selected_eval_ids(ov.table, []) == [] and selected_eval_ids(ov.table, [99]) == []
+
+
+def test_through_the_app_entry_point(db):
+    st.cache_data.clear()
+    app = str(Path(PAGE).parent.parent / "app.py")
+    at = AppTest.from_file(app, default_timeout=60)
+    at.query_params["year"] = "2024"
+    at.run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "评分复核"
+    assert metrics(at)["评价数"] == "1" and metrics(at)["仍未完成"] == "1"
