@@ -153,12 +153,13 @@ for col, r in zip(st.columns(len(counts)), counts.itertuples(), strict=True):
     col.metric(r.status, f"{r.count:,}", border=True)
 if len(rect) > SHOW_ROWS:
     st.caption(f"共 {len(rect):,} 条，下表显示前 {SHOW_ROWS:,} 条；全部见 Excel 下载。")
-st.dataframe(rect.head(SHOW_ROWS).rename(columns=RECTIFICATION_LABELS), hide_index=True,
-             width="stretch", key="rectify_table")
+st.dataframe(rect.head(SHOW_ROWS).fillna({"next_actual": "", "actual": "", "target": ""})
+             .rename(columns=RECTIFICATION_LABELS), hide_index=True, width="stretch",
+             key="rectify_table")
 ui.download(rect, RECTIFICATION_LABELS, "整改跟踪", f, key="rectify_download")
 
 with st.expander(f"{f.year - 1} 年存在的问题是否在 {f.year} 年再次出现"):
     st.caption("相似度为两段文字的二字组 Jaccard 指数（去掉标点、空格、数字和序号）；达到 "
                f"{settings.problem_similarity:.2f} 视为再次出现。")
-    st.dataframe(problems.head(SHOW_ROWS).rename(columns=PROBLEM_LABELS), hide_index=True,
-                 width="stretch")
+    st.dataframe(problems.head(SHOW_ROWS).fillna({"similar_problem": ""})
+                 .rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch")
