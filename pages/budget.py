@@ -18,8 +18,10 @@ for col, line, label in ((row[0], "total", "总预算"), (row[1], "basic", "基�
     t = totals.get(line) or {}
     rate = (t.get("executed") / t["budget"]) if t.get("budget") else None
     col.metric(f"{label}执行率", ui.fmt_pct(rate, 2),
-               f"执行 {ui.fmt_num(t.get('executed'))} / 预算 {ui.fmt_num(t.get('budget'))} 万元",
-               delta_color="off", delta_arrow="off", border=True)
+               f"预算 {ui.fmt_num(t.get('budget'), 0)} 万元", delta_color="off",
+               delta_arrow="off", border=True,
+               help=f"全年执行数 {ui.fmt_num(t.get('executed'))} 万元 ÷ 全年预算数 "
+                    f"{ui.fmt_num(t.get('budget'))} 万元")
 low = int((totals.get("total") or {}).get("low") or 0)
 row[3].metric("执行率低于 90% 的评价", f"{low:,} 个", border=True)
 
@@ -39,9 +41,10 @@ order = st.segmented_control("排序", ["exec_low", "budget", "name"], default="
                              format_func={"exec_low": "执行率从低到高", "budget": "预算从大到小",
                                           "name": "按部门名称"}.get)
 table = ui.q("budget_by_department", f, allowed, order=order, limit=1000)
-table = table.assign(status=[":red-badge[低于90%]" if r is not None and r < 0.9 else
-                             (":gray-badge[无数据]" if r is None or r != r else ":green-badge[正常]")
-                             for r in table["exec_rate"]])
+table = table.assign(status=["低于 90%" if r is not None and r < 0.9 else
+                             ("无数据" if r is None or r != r else "正常")
+                             for r in table["exec_rate"]],
+                     reason=table["reason"].fillna(""))
 labels = {"department": "部门", "budget": "全年预算数（万元）", "executed": "全年执行数（万元）",
           "exec_rate": "执行率", "basic_budget": "基本支出预算（万元）",
           "basic_executed": "基本支出执行（万元）", "project_budget": "项目支出预算（万元）",
@@ -55,9 +58,12 @@ ev = st.dataframe(
     column_order=["department", "status", "exec_rate", "budget", "executed", "basic_budget",
                   "basic_executed", "project_budget", "project_executed", "reason"],
     column_config={"department": st.column_config.TextColumn("部门", pinned=True),
-                   "status": st.column_config.MarkdownColumn("状态", width="small"),
+                   "status": st.column_config.TextColumn("状态", width="small"),
+                   # "auto" colours a bar red below the middle of [min, max] and green
+                   # above it: with [80%, 100%] the middle is the 90% line.
                    "exec_rate": st.column_config.ProgressColumn(
-                       "执行率", format="percent", min_value=0.0, max_value=1.0),
+                       "执行率", format="percent", min_value=0.8, max_value=1.0, color="auto",
+                       help="红色：低于 90%；绿色：90% 及以上（条形从 80% 起）"),
                    "reason": st.column_config.TextColumn("偏差原因", width="medium"),
                    **money})
 ui.on_table_select(ev, table)

@@ -25,8 +25,10 @@ def card(col, label, key, text, *, percent=False, digits=2, inverse=False, help=
 
 row = st.columns(4)
 card(row[0], "参评部门", "departments", f"{now.get('departments', 0):,} 个", digits=0)
-card(row[1], "全年预算数", "budget", ui.fmt_num(now.get("budget"), 2, " 万元"))
-card(row[2], "全年执行数", "executed", ui.fmt_num(now.get("executed"), 2, " 万元"))
+card(row[1], "全年预算数（万元）", "budget", ui.fmt_num(now.get("budget"), 0),
+     help="全部参评部门全年预算数之和")
+card(row[2], "全年执行数（万元）", "executed", ui.fmt_num(now.get("executed"), 0),
+     help="全部参评部门全年执行数之和")
 card(row[3], "预算执行率", "exec_rate", ui.fmt_pct(now.get("exec_rate"), 2), percent=True,
      help="全部参评部门执行数之和 ÷ 预算数之和")
 row = st.columns(4)

@@ -47,17 +47,15 @@ if card is None:
 st.subheader(f"{dept} · {card['year']} 年度" + (f" · {card['project']}" if card["project"] else ""))
 st.caption(" · ".join(x for x in (card.get("region"), card.get("kind"),
                                   f"第 {card['revision']} 版", card.get("source_name")) if x))
-grade_color = {"优": "green", "良": "blue", "中": "orange", "差": "red"}.get(card["grade"], "gray")
 m = st.columns(6)
-m[0].metric("计算得分", ui.fmt_num(card["total"], 2, " 分"), border=True,
+m[0].metric("计算得分（分）", ui.fmt_num(card["total"], 2), border=True,
             help=f"满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
-m[1].metric("等级", card["grade"] or "—", border=True)
-m[2].metric("自评得分", ui.fmt_num(card["self_score"], 1, " 分"), border=True)
-m[3].metric("自评差额", ui.fmt_num(card["gap"], 2, " 分"), border=True,
+m[1].metric("等级", card["grade"] or "—", border=True, help="优 ≥90，良 ≥80，中 ≥60，差 <60")
+m[2].metric("自评得分（分）", ui.fmt_num(card["self_score"], 1), border=True)
+m[3].metric("自评差额（分）", "—" if card["gap"] is None else f"{card['gap']:+.2f}", border=True,
             help="自评得分 − 计算得分；正数表示自评偏高")
-m[4].metric("预算执行率", ui.fmt_pct(card["exec_rate"], 2), border=True)
+m[4].metric("预算执行率", ui.fmt_pct(card["exec_rate"], 1), border=True)
 m[5].metric("未完成指标", f"{int(card['unmet_count'] or 0)} 个", border=True)
-st.badge(f"等级 {card['grade']}", color=grade_color)
 
 left, right = st.columns([3, 2])
 with left:
@@ -81,23 +79,27 @@ with right:
     budget = ui.q("evaluation_budget", eval_id)
     if not budget.empty:
         budget = budget.assign(line=budget["line"].map(BUDGET_LINES))
-        st.dataframe(budget, hide_index=True, column_config={
-            "line": "预算", "budget": st.column_config.NumberColumn("全年预算数（万元）", format="%,.2f"),
-            "executed": st.column_config.NumberColumn("全年执行数（万元）", format="%,.2f"),
-            "exec_rate": st.column_config.NumberColumn("执行率", format="percent"),
-            "reason": "偏差原因"})
+        st.dataframe(budget, hide_index=True,
+                     column_order=["line", "budget", "executed", "exec_rate"], column_config={
+                         "line": "预算", "budget": st.column_config.NumberColumn(
+                             "预算数（万元）", format="%,.2f"),
+                         "executed": st.column_config.NumberColumn("执行数（万元）", format="%,.2f"),
+                         "exec_rate": st.column_config.NumberColumn("执行率", format="percent")})
+        reasons = budget["reason"].dropna().tolist()
+        if reasons:
+            st.caption("偏差原因：" + "；".join(reasons))
 
 st.markdown("#### 年度目标与绩效指标")
 inds = ui.q("evaluation_indicators", eval_id, f.scheme)
 if inds.empty:
     st.info("该评价没有绩效指标。")
 else:
-    inds = inds.assign(status=[
-        ":red-badge[未完成]" if m is False or m == 0 else
-        (":green-badge[完成]" if m is True or m == 1 else ":gray-badge[无法判断]")
-        for m in inds["met_computed"].astype(object).where(inds["met_computed"].notna(), None)])
-    inds["status"] = inds["status"].where(~inds["over_achieved"].fillna(False).astype(bool),
-                                          ":orange-badge[超额≥130%]")
+    met = inds["met_computed"].astype(object).where(inds["met_computed"].notna(), None)
+    inds = inds.assign(status=["未完成" if v is False or v == 0 else
+                               ("完成" if v is True or v == 1 else "无法判断") for v in met],
+                       reason=inds["reason"].fillna(""))
+    over = inds["over_achieved"].astype(object).where(inds["over_achieved"].notna(), False)
+    inds.loc[over.astype(bool).to_numpy(), "status"] = "超额（≥130%）"
     goal_view = st.segmented_control("显示", ["all", "unmet"], default="all", key="profile_view",
                                      required=True,
                                      format_func={"all": "全部指标", "unmet": "只看未完成"}.get)
@@ -109,7 +111,7 @@ else:
     st.dataframe(shown, hide_index=True, height=420,
                  column_order=["goal_no", "goal", "category", "indicator", "target_text",
                                "actual_text", "status", "weight", "score", "reason"],
-                 column_config={**labels, "status": st.column_config.MarkdownColumn("状态"),
+                 column_config={**labels, "status": st.column_config.TextColumn("状态"),
                                 "goal_no": st.column_config.NumberColumn("序号", format="%d"),
                                 "weight": st.column_config.NumberColumn("分值", format="%.2f"),
                                 "score": st.column_config.NumberColumn("得分", format="%.2f")})

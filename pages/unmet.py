@@ -30,6 +30,7 @@ df, total = ui.q("unmet_indicators", f, allowed, category=category, keyword=keyw
 if total == 0:
     st.success("当前筛选条件下没有未完成的指标。")
     st.stop()
+df = df.assign(reason=df["reason"].fillna(""), measures=df["measures"].fillna(""))
 
 m = st.columns(3)
 m[0].metric("未完成指标", f"{total:,} 个", border=True)

@@ -73,7 +73,7 @@ def test_overview_kpis_equal_core(monkeypatch, demo_db):
     assert m["平均计算得分"] == f"{s['total'].mean():,.2f} 分"
     assert m["平均自评得分"] == f"{s['self_score'].mean():,.2f} 分"
     assert m["未完成指标"] == f"{int(s['unmet_count'].sum()):,} 个"
-    assert m["全年预算数"] == f"{totals.loc[2024, 'budget']:,.2f} 万元"
+    assert m["全年预算数（万元）"] == f"{totals.loc[2024, 'budget']:,.0f}"
     rate = totals.loc[2024, "executed"] / totals.loc[2024, "budget"]
     assert m["预算执行率"] == f"{rate * 100:.2f}%"
     grades = s["grade"].value_counts()
@@ -136,7 +136,8 @@ def test_budget_page_figures(monkeypatch, demo_db):
     assert metrics(at)["总预算执行率"] == f"{rate * 100:.2f}%"
     table = at.dataframe[0].value
     low = table[table["exec_rate"] < 0.9]
-    assert low["status"].str.contains("低于90%").all()
+    assert low["status"].eq("低于 90%").all()
+    assert table.loc[table["exec_rate"] >= 0.9, "status"].eq("正常").all()
     assert table["exec_rate"].is_monotonic_increasing
 
 
@@ -158,7 +159,7 @@ def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
     dept = sorted(scores["department"].unique())[3]
     at = run(monkeypatch, path, "profile", dept=dept, year="2022")
     row = scores[(scores["department"] == dept) & (scores["year"] == 2022)].iloc[0]
-    assert metrics(at)["计算得分"] == f"{row['total']:,.2f} 分"
+    assert metrics(at)["计算得分（分）"] == f"{row['total']:,.2f}"
     assert at.subheader[0].value.startswith(f"{dept} · 2022")
     figs = [pio.from_json(p.proto.spec) for p in at.get("plotly_chart")]
     wf = next(f for f in figs if f.data[0].type == "waterfall").data[0]
@@ -178,7 +179,7 @@ def test_profile_defaults_to_lowest_score(monkeypatch, demo_db):
     at = run(monkeypatch, path, "profile")
     s = scores[scores["year"] == 2024].sort_values("total").iloc[0]
     assert s["department"] in at.caption[1].value
-    assert metrics(at)["计算得分"] == f"{s['total']:,.2f} 分"
+    assert metrics(at)["计算得分（分）"] == f"{s['total']:,.2f}"
 
 
 @pytest.mark.parametrize("page", ["app", *PAGES])

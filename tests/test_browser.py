@@ -1,0 +1,168 @@
+"""The dashboard in Chromium: ``streamlit run app.py`` on a free port against a
+demo database. Every page opens with its key Chinese text and no exception
+box; the year filter writes the URL and a copied URL reopens the same view;
+an Excel download opens with openpyxl. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from perfeval.demo import build_demo
+from perfeval.scoring import ensure_scores
+from perfeval.store import Store
+from tests.conftest import browser_or_skip
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]'
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+# url path → (title, texts that must show outside charts and grids, charts drawn)
+PAGES = {
+    "": ("总览", ["参评部门", "平均计算得分", "等级分布", "自评分虚高最多", "最新未完成目标"], 2),
+    "budget": ("预算执行", ["总预算执行率", "执行率低于 90%", "执行率热力图"], 2),
+    "unmet": ("未完成目标", ["未完成指标", "连续两年及以上未完成", "一级指标"], 0),
+    "trends": ("趋势对比", ["年度对比", "与同类部门中位数比较"], 2),
+    "profile": ("部门画像", ["计算得分", "自评差额", "年度目标与绩效指标", "存在的问题"], 2),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    chromium = browser_or_skip()
+    tmp = tmp_path_factory.mktemp("browser")
+    db = tmp / "demo.duckdb"
+    with Store(db) as s:
+        build_demo(s)  # with the real sample report
+        ensure_scores(s)
+    port = _free_port()
+    log = open(tmp / "server.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=dict(os.environ, PERFEVAL_DB=str(db)), stdout=log,
+        stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail((tmp / "server.log").read_text("utf-8", "replace")[-2000:])
+    try:
+        yield base, chromium
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _settle(page) -> None:
+    """Wait until the script run is over and the charts have drawn."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=30_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    page.wait_for_timeout(600)
+
+
+def _no_exception(page) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def test_dashboard_in_browser(server):
+    from playwright.sync_api import sync_playwright
+
+    base, chromium = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 2400},
+                                      accept_downloads=True, locale="zh-CN")
+        page = context.new_page()
+        for path, (title, texts, charts) in PAGES.items():
+            page.goto(f"{base}/{path}")
+            page.get_by_role("heading", name=title, exact=True).wait_for(timeout=30_000)
+            _settle(page)
+            if charts:  # Plotly draws after the script run ends
+                page.locator(".js-plotly-plot .main-svg").nth(charts - 1).wait_for(
+                    timeout=30_000)
+                page.wait_for_timeout(500)
+            # Streamlit scrolls inside the page: a tall viewport shows it whole.
+            page.screenshot(path=str(ARTIFACTS / f"page-{path or 'overview'}.png"))
+            _no_exception(page)
+            body = page.locator('[data-testid="stMain"]').inner_text()
+            for text in texts:
+                assert text in body, (path, text)
+            assert "演示数据" in body
+            assert page.locator(".js-plotly-plot").count() >= charts, path
+
+        # The year filter writes the URL; the copied URL reopens the same view.
+        page.goto(f"{base}/unmet")
+        _settle(page)
+        assert "year=" not in page.url  # the default (latest) year is not written
+        year_box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        year_box.click()
+        page.get_by_role("option", name="2022", exact=True).click()
+        page.wait_for_url("**year=2022**", timeout=15_000)
+        _settle(page)
+        _no_exception(page)
+        assert "2022 年度" in page.locator(CAPTION).first.inner_text()
+        copied = page.url
+        other = context.new_page()
+        other.goto(copied)
+        other.get_by_role("heading", name="未完成目标", exact=True).wait_for(timeout=30_000)
+        _settle(other)
+        assert "2022 年度" in other.locator(CAPTION).first.inner_text()
+        year_widget = other.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        shown = year_widget.inner_text() + " ".join(
+            year_widget.locator("input").evaluate_all("els => els.map(e => e.value)"))
+        assert "2022" in shown
+        other.screenshot(path=str(ARTIFACTS / "copied-url.png"))
+
+        # The filter survives a page switch through the navigation.
+        other.locator('[data-testid="stSidebarNav"] a', has_text="预算执行").click()
+        other.get_by_role("heading", name="预算执行", exact=True).wait_for(timeout=30_000)
+        _settle(other)
+        assert "year=2022" in other.url
+        assert "2022 年度" in other.locator(CAPTION).first.inner_text()
+
+        # An Excel download opens with openpyxl, filters on the first sheet.
+        with page.expect_download(timeout=30_000) as dl:
+            page.get_by_role("button", name="下载 Excel").first.click()
+        data = Path(dl.value.path()).read_bytes()
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        assert wb.sheetnames[0] == "筛选条件"
+        cond = {r[0]: r[1] for r in wb["筛选条件"].iter_rows(values_only=True) if r[0]}
+        assert cond["年度"] == "2022"
+        sheet = wb.worksheets[1]
+        assert sheet.cell(1, 1).value == "部门" and sheet.max_row > 1
+        browser.close()
