@@ -45,6 +45,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -1052,6 +1053,14 @@ def _cmd_audit(args) -> int:
     settings = AuditSettings(scheme=args.scheme, score_gap=args.score_gap)
     with Store(args.db or default_db_path()) as store:
         df = audit_store(store, settings, year=args.year, departments=args.dept)
+        if args.xlsx:
+            # Rectification of the year before into the audited year (every year without --year).
+            before = args.year - 1 if args.year else None
+            data = findings_workbook(
+                df, rectification(store, settings, before, args.dept),
+                problem_followup(store, settings, before, args.dept))
+    if args.xlsx:
+        Path(args.xlsx).write_bytes(data)
     counts = summarize(df)
     if args.json:
         print(json.dumps({"counts": counts, "findings": [
@@ -1062,6 +1071,8 @@ def _cmd_audit(args) -> int:
             where = f"{r.department} {r.year}" + (f" {r.project}" if r.project else "")
             print(f"[{r.severity}] {where} {r.code}：{r.message}")
         print(f"共 {len(df)} 条：" + "，".join(f"{s} {n}" for s, n in counts.items()))
+        if args.xlsx:
+            print(f"已写出：{args.xlsx}（复核发现、整改跟踪、问题复现）")
     return 1 if counts["错误"] else 0
 
 
@@ -1076,6 +1087,7 @@ def add_cli(sub) -> None:
     p.add_argument("--dept", action="append", help="只复核该部门（可重复）")
     p.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES),
                    help=f"评分方案（默认 {DEFAULT_SCHEME}）")
+    p.add_argument("--xlsx", metavar="FILE", help="另将复核发现、整改跟踪和问题复现写入该 Excel 文件")
     p.add_argument("--score-gap", type=float, default=AuditSettings.score_gap,
                    help="自评分高出计算分多少分时告警（默认 1）")
     p.set_defaults(func=_cmd_audit)

@@ -629,6 +629,15 @@ def test_cli_exit_status_and_json(tmp_path, capsys):
     assert data["findings"][0]["code"] == "BUDGET_PARTS_MISMATCH"
     assert data["findings"][0]["evidence"]["分项合计"] == 101.0
     assert run_cli(db, "--year", "2020") == 0
+    capsys.readouterr()
+    out = tmp_path / "复核.xlsx"
+    assert run_cli(db, "--year", "2023", "--xlsx", str(out)) == 1
+    assert "已写出" in capsys.readouterr().out
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["复核发现", "整改跟踪", "问题复现"]
+    assert wb["复核发现"]["D2"].value == "乙街道（测试）"
 
 
 def test_bench_audit(store):
