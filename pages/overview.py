@@ -89,5 +89,5 @@ else:
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})
     ui.on_table_select(ev, unmet)
-    st.page_link("pages/unmet.py", label=f"查看全部 {total:,} 个未完成指标", icon=":material/arrow_forward:",
-                 query_params={k: st.query_params.get_all(k) for k in st.query_params})
+    ui.page_link("pages/unmet.py", f"查看全部 {total:,} 个未完成指标",
+                 icon=":material/arrow_forward:")

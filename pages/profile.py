@@ -48,11 +48,11 @@ st.subheader(f"{dept} · {card['year']} 年度" + (f" · {card['project']}" if c
 st.caption(" · ".join(x for x in (card.get("region"), card.get("kind"),
                                   f"第 {card['revision']} 版", card.get("source_name")) if x))
 m = st.columns(6)
-m[0].metric("计算得分（分）", ui.fmt_num(card["total"], 2), border=True,
-            help=f"满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
+m[0].metric("计算得分", ui.fmt_num(card["total"], 2), border=True,
+            help=f"单位：分。满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
 m[1].metric("等级", card["grade"] or "—", border=True, help="优 ≥90，良 ≥80，中 ≥60，差 <60")
-m[2].metric("自评得分（分）", ui.fmt_num(card["self_score"], 1), border=True)
-m[3].metric("自评差额（分）", "—" if card["gap"] is None else f"{card['gap']:+.2f}", border=True,
+m[2].metric("自评得分", ui.fmt_num(card["self_score"], 1), border=True)
+m[3].metric("自评差额", "—" if card["gap"] is None else f"{card['gap']:+.2f}", border=True,
             help="自评得分 − 计算得分；正数表示自评偏高")
 m[4].metric("预算执行率", ui.fmt_pct(card["exec_rate"], 1), border=True)
 m[5].metric("未完成指标", f"{int(card['unmet_count'] or 0)} 个", border=True)

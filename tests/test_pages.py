@@ -159,7 +159,7 @@ def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
     dept = sorted(scores["department"].unique())[3]
     at = run(monkeypatch, path, "profile", dept=dept, year="2022")
     row = scores[(scores["department"] == dept) & (scores["year"] == 2022)].iloc[0]
-    assert metrics(at)["计算得分（分）"] == f"{row['total']:,.2f}"
+    assert metrics(at)["计算得分"] == f"{row['total']:,.2f}"
     assert at.subheader[0].value.startswith(f"{dept} · 2022")
     figs = [pio.from_json(p.proto.spec) for p in at.get("plotly_chart")]
     wf = next(f for f in figs if f.data[0].type == "waterfall").data[0]
@@ -179,7 +179,14 @@ def test_profile_defaults_to_lowest_score(monkeypatch, demo_db):
     at = run(monkeypatch, path, "profile")
     s = scores[scores["year"] == 2024].sort_values("total").iloc[0]
     assert s["department"] in at.caption[1].value
-    assert metrics(at)["计算得分（分）"] == f"{s['total']:,.2f}"
+    assert metrics(at)["计算得分"] == f"{s['total']:,.2f}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_each_page_runs_alone(monkeypatch, demo_db, page):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path, page)
+    assert at.title[0].value
 
 
 @pytest.mark.parametrize("page", ["app", *PAGES])

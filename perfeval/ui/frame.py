@@ -170,6 +170,19 @@ def open_profile(department: str | None) -> None:
     st.switch_page(links.PROFILE_PAGE, query_params=links.profile_params(current, department))
 
 
+def page_link(page: str, label: str, **kwargs) -> None:
+    """A link to another page that keeps the URL's filters. Silent when the page
+    is not in the navigation (a page run on its own, as in page tests)."""
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    try:
+        st.page_link(page, label=label,
+                     query_params={k: st.query_params.get_all(k) for k in st.query_params},
+                     **kwargs)
+    except StreamlitPageNotFoundError:
+        pass
+
+
 def on_chart_select(state) -> None:
     open_profile(links.department_from_chart(state))
 
