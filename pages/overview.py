@@ -79,10 +79,14 @@ with right:
         ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
 
 st.markdown("#### 最新未完成目标")
-unmet, total = ui.q("unmet_indicators", f, allowed, order="latest", limit=10)
+st.caption("最近导入的评价中差距最大的未完成指标。")
+unmet, recent_total = ui.q("unmet_indicators", f, allowed, order="latest", limit=10)
+total = int(now.get("unmet") or 0)
 if total == 0:
     st.success("当前筛选条件下没有未完成的指标。")
 else:
+    if recent_total == 0:
+        st.caption("最近导入的评价没有未完成的指标。")
     cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
     ev = st.dataframe(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
                       selection_mode="single-row",

@@ -202,19 +202,28 @@ def department_count(db, f: Filters, allowed: Sequence[str] | None) -> int:
 # -- 未完成目标 -------------------------------------------------------------------
 
 
-def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None):
+def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None,
+                recent: int | None = None):
     sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
-    conds = ["s.met_computed = FALSE"]
+    if recent:  # only the most recently imported evaluations
+        sql = f"SELECT * FROM ({sql}) ORDER BY imported_at DESC, eval_id DESC LIMIT {int(recent)}"  # noqa: S608 (int only)
+    conds = ["TRUE"]
     extra: list = []
     if category:
         conds.append("i.category = ?")
         extra.append(category)
     if keyword:
-        conds.append("(contains(i.name, ?) OR contains(g.name, ?) OR contains(e.department, ?)"
-                     " OR contains(coalesce(i.reason, ''), ?))")
+        conds.append("(contains(i.name, ?) OR contains(coalesce(g.name, ''), ?)"
+                     " OR contains(e.department, ?) OR contains(coalesce(i.reason, ''), ?))")
         extra += [keyword] * 4
-    base = f"""
-        WITH e AS ({sql})
+    # The unmet scores of the chosen evaluations first (indicator_scores carries
+    # eval_id), then only those rows join the 10-million-row indicators table.
+    ctes = f"""
+        WITH e AS ({sql}),
+        u AS (SELECT s.ind_id, s.eval_id, s.lost, s.weight, s.score FROM indicator_scores s
+              WHERE s.scheme = ? AND s.met_computed = FALSE
+                AND s.eval_id IN (SELECT eval_id FROM e))"""  # noqa: S608 (fixed text)
+    base = ctes + f"""
         SELECT e.dept_id, e.department, e.year, e.imported_at, e.is_demo, i.goal_no, i.seq,
                g.name AS goal, i.category, i.name AS indicator, i.target_text, i.actual_text,
                CASE WHEN i.target_num > 0 AND i.actual_num IS NOT NULL THEN
@@ -222,13 +231,13 @@ def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None):
                          THEN greatest(i.actual_num - i.target_num, 0) / i.target_num
                          ELSE greatest(i.target_num - i.actual_num, 0) / i.target_num END
                END AS shortfall,
-               s.lost, s.weight, s.score, i.reason
-        FROM e
-        JOIN indicators i ON i.eval_id = e.eval_id
-        JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = ?
-        LEFT JOIN goals g ON g.eval_id = i.eval_id AND g.goal_no = i.goal_no
+               u.lost, u.weight, u.score, i.reason
+        FROM u
+        JOIN e ON e.eval_id = u.eval_id
+        JOIN indicators i ON i.ind_id = u.ind_id
+        LEFT JOIN goals g ON g.eval_id = u.eval_id AND g.goal_no = i.goal_no
         WHERE {" AND ".join(conds)}"""  # noqa: S608 (fixed conditions, values bound)
-    return base, [*params, f.scheme, *extra]
+    return base, [*params, f.scheme, *extra], ctes
 
 
 def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
@@ -238,37 +247,50 @@ def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
     with the shortfall (share of the target missed; NULL when not numeric), the
     points lost, the department's measures, and ``streak``: how many years in a
     row up to this one the department has had the same indicator unmet.
-    Returns (the first ``limit`` rows, the total count)."""
+    Returns (the first ``limit`` rows, the total count). Order ``latest``
+    reads only the most recently imported evaluations (at least 20), newest
+    first, and counts only those."""
     keyword = (keyword or "").strip() or None
-    base, params = _unmet_base(f, allowed, category, keyword)
-    total = int(db.query_df(f"SELECT count(*) AS n FROM ({base})", params)["n"].iloc[0])  # noqa: S608
+    # "latest" looks at the most recent imports only; its total counts those.
+    recent = max(20, limit) if order == "latest" else None
+    base, params, ctes = _unmet_base(f, allowed, category, keyword, recent)
+    if category or keyword:
+        total = int(db.query_df(f"SELECT count(*) AS n FROM ({base})", params)  # noqa: S608
+                    ["n"].iloc[0])
+    else:  # no indicator text needed: count the scores alone
+        total = int(db.query_df(ctes + " SELECT count(*) AS n FROM u", params)  # noqa: S608
+                    ["n"].iloc[0])
     if total == 0:
         return pd.DataFrame(columns=UNMET_COLUMNS), 0
-    df = db.query_df(f"""
-        WITH page AS (SELECT * FROM ({base}) ORDER BY {UNMET_ORDERS[order]} LIMIT {int(limit)}),
-        hist AS (
+    page = db.query_df(f"SELECT * FROM ({base}) ORDER BY {UNMET_ORDERS[order]} "  # noqa: S608
+                       f"LIMIT {int(limit)}", params)
+    # Streaks and measures for the rows on screen only.
+    dept_ids = sorted({int(d) for d in page["dept_id"]})
+    names = sorted(set(page["indicator"]))
+    runs = db.query_df("""
+        WITH hist AS (
             SELECT DISTINCT e.dept_id, i.name, e.year
             FROM cur_evaluations e
-            JOIN indicators i ON i.eval_id = e.eval_id
-            JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = ?
+            JOIN indicator_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+            JOIN indicators i ON i.ind_id = s.ind_id
             WHERE e.scope = ? AND e.year <= ? AND s.met_computed = FALSE
-              AND e.dept_id IN (SELECT dept_id FROM page)
-              AND i.name IN (SELECT indicator FROM page)),
+              AND list_contains(?::INTEGER[], e.dept_id)
+              AND list_contains(?::VARCHAR[], i.name)),
         isl AS (SELECT dept_id, name, year,
                        year - row_number() OVER (PARTITION BY dept_id, name ORDER BY year) AS grp
-                FROM hist),
-        runs AS (SELECT dept_id, name, max(year) AS last_year, count(*) AS streak
-                 FROM isl GROUP BY dept_id, name, grp)
-        SELECT p.*, coalesce(r.streak, 1) AS streak,
-               (SELECT string_agg(text, '；' ORDER BY seq) FROM findings fd
-                WHERE fd.kind = 'measure' AND fd.eval_id IN (
-                    SELECT eval_id FROM cur_evaluations c
-                    WHERE c.dept_id = p.dept_id AND c.year = p.year AND c.scope = ?)) AS measures
-        FROM page p
-        LEFT JOIN runs r ON r.dept_id = p.dept_id AND r.name = p.indicator
-                        AND r.last_year = p.year
-        ORDER BY {UNMET_ORDERS[order].replace("imported_at", "p.imported_at")}""",  # noqa: S608
-        [*params, f.scheme, f.scope, f.year, f.scope])
+                FROM hist)
+        SELECT dept_id, name AS indicator, count(*) AS streak
+        FROM isl GROUP BY dept_id, name, grp HAVING max(year) = ?""",
+                       [f.scheme, f.scope, f.year, dept_ids, names, f.year])
+    measures = db.query_df("""
+        SELECT e.dept_id, string_agg(fd.text, '；' ORDER BY e.eval_id, fd.seq) AS measures
+        FROM cur_evaluations e JOIN findings fd ON fd.eval_id = e.eval_id
+        WHERE fd.kind = 'measure' AND e.year = ? AND e.scope = ?
+          AND list_contains(?::INTEGER[], e.dept_id)
+        GROUP BY e.dept_id""", [f.year, f.scope, dept_ids])
+    df = (page.merge(runs, on=["dept_id", "indicator"], how="left")
+          .merge(measures, on="dept_id", how="left"))
+    df["streak"] = df["streak"].fillna(1).astype("int64")
     if order == "streak":
         df = df.sort_values(["streak", "shortfall"], ascending=[False, False],
                             na_position="last", kind="stable")
