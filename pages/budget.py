@@ -32,8 +32,7 @@ if top.empty or top["budget"].isna().all():
 else:
     title = f"各部门预算与执行（万元，预算最大的 {len(top)} 个，共 {n} 个）" if n > len(top) \
         else "各部门预算与执行（万元）"
-    st.plotly_chart(charts.budget_bars(top, title), key="bud_bars", on_select=ui.on_chart_select,
-                    selection_mode="points")
+    ui.chart(charts.budget_bars(top, title), "bud_bars")
 
 st.markdown("#### 执行率")
 order = st.segmented_control("排序", ["exec_low", "budget", "name"], default="exec_low",
@@ -77,5 +76,4 @@ if show_heat:
     if heat.empty:
         st.info("没有可显示的执行率。")
     else:
-        st.plotly_chart(charts.exec_heatmap(heat, "部门 × 年度 预算执行率（%）"), key="bud_heatmap",
-                        on_select=ui.on_chart_select, selection_mode="points")
+        ui.chart(charts.exec_heatmap(heat, "部门 × 年度 预算执行率（%）"), "bud_heatmap")

@@ -52,13 +52,11 @@ with left:
     top = ui.q("department_scores", f, allowed, order=order, limit=25)
     title = (f"部门计算得分排名（{'最低' if order == 'low' else '最高'} {len(top)} 个，共 {n} 个）"
              if n > len(top) else "部门计算得分排名")
-    st.plotly_chart(charts.ranking_bar(top, title), key="ov_rank_chart", on_select=ui.on_chart_select,
-                    selection_mode="points")
+    ui.chart(charts.ranking_bar(top, title), "ov_rank_chart")
     st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
 with right:
     scatter = ui.q("department_scores", f, allowed, order="name", limit=5000)
-    st.plotly_chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"),
-                    key="ov_scatter", on_select=ui.on_chart_select, selection_mode="points")
+    ui.chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"), "ov_scatter")
     gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
     st.markdown("##### 自评分虚高最多的 5 个部门")
     gaps = gaps[gaps["gap"].notna()]

@@ -61,7 +61,7 @@ left, right = st.columns([3, 2])
 with left:
     es, lost = explain_stored(ui.store(), eval_id, f.scheme)
     steps = ui.queries.waterfall_steps(es.max_score, es.total, lost)
-    st.plotly_chart(charts.waterfall(steps, "失分去向（分）"), key="profile_waterfall")
+    ui.chart(charts.waterfall(steps, "失分去向（分）"), "profile_waterfall", clickable=False)
     if lost:
         with st.expander(f"失分明细（{len(lost)} 项）"):
             detail = pd.DataFrame([{"部分": "预算执行" if p.kind == "execution" else p.category,
@@ -73,7 +73,7 @@ with left:
 with right:
     hist = ui.q("score_history", f, dept, card["project"] or "")
     if len(hist) > 1:
-        st.plotly_chart(charts.score_history(hist, "历年得分"), key="profile_history")
+        ui.chart(charts.score_history(hist, "历年得分"), "profile_history", clickable=False)
     else:
         st.info("只有一个年度的评价，暂无历年得分。")
     budget = ui.q("evaluation_budget", eval_id)

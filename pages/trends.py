@@ -13,21 +13,28 @@ ui.require_data(f)
 allowed = ui.allowed()
 
 chosen = list(f.departments[:12])
-metric = st.segmented_control("指标", list(queries.TREND_METRICS), default="total",
-                              key="trend_metric", required=True,
-                              format_func=lambda k: queries.TREND_METRICS[k][1])
-lines = ui.q("trends", f, allowed, tuple(chosen))
-if lines.empty:
-    st.info("当前筛选条件下没有多年数据。")
-else:
-    who = "、".join(chosen) if len(chosen) <= 3 else f"{len(chosen)} 个部门"
-    title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else '全部部门平均'}）"
-    st.plotly_chart(charts.trend_lines(lines, metric, title), key="trend_lines",
-                    on_select=ui.on_chart_select, selection_mode="points")
-    if not chosen:
-        st.caption("在左侧“部门”中选择部门，可对比各部门的历年走势。")
-    elif len(f.departments) > len(chosen):
-        st.caption(f"线图显示所选的前 {len(chosen)} 个部门。")
+
+
+@st.fragment
+def trend_panel() -> None:
+    """The line chart reruns alone when the metric changes."""
+    metric = st.segmented_control("指标", list(queries.TREND_METRICS), default="total",
+                                  key="trend_metric", required=True,
+                                  format_func=lambda k: queries.TREND_METRICS[k][1])
+    lines = ui.q("trends", f, allowed, tuple(chosen))
+    if lines.empty:
+        st.info("当前筛选条件下没有多年数据。")
+    else:
+        who = "、".join(chosen) if len(chosen) <= 3 else f"{len(chosen)} 个部门"
+        title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else '全部部门平均'}）"
+        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines")
+        if not chosen:
+            st.caption("在左侧“部门”中选择部门，可对比各部门的历年走势。")
+        elif len(f.departments) > len(chosen):
+            st.caption(f"线图显示所选的前 {len(chosen)} 个部门。")
+
+
+trend_panel()
 
 st.markdown(f"#### {f.year} 年度与 {f.compare_year or '—'} 年度对比")
 if f.compare_year is None:
@@ -70,6 +77,5 @@ if med.empty:
 else:
     title = ("所选部门与同类部门计算得分中位数之差" if chosen
              else "低于同类部门中位数最多的部门（计算得分）")
-    st.plotly_chart(charts.kind_median_bar(med, title), key="trend_median",
-                    on_select=ui.on_chart_select, selection_mode="points")
+    ui.chart(charts.kind_median_bar(med, title), "trend_median")
     st.caption("同类 = 同一类别（街道、委局、群团等）的全部部门；红色低于中位数，绿色高于中位数。")

@@ -183,6 +183,20 @@ def page_link(page: str, label: str, **kwargs) -> None:
         pass
 
 
+PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
+                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def chart(fig, key: str, *, clickable: bool = True) -> None:
+    """A Plotly figure; a click on a department opens its 部门画像."""
+    if not clickable:
+        st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+        return
+    state = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
+                            config=PLOTLY_CONFIG)
+    on_chart_select(state)
+
+
 def on_chart_select(state) -> None:
     open_profile(links.department_from_chart(state))
 
