@@ -155,6 +155,27 @@ def test_dashboard_in_browser(server):
         assert "year=2022" in other.url
         assert "2022 年度" in other.locator(CAPTION).first.inner_text()
 
+        # A click on a department's bar opens 部门画像 with the department in the URL.
+        page.goto(f"{base}/?year=2022")
+        _settle(page)
+        page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=30_000)
+        box = page.locator(".js-plotly-plot").first.locator("g.trace.bars path").first.bounding_box()
+        # Plotly hit-tests under its drag layer: a real mouse click near the bar's
+        # end (the bar's box starts left of the visible axis range).
+        x, y = box["x"] + box["width"] - 8, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.wait_for_timeout(300)
+        page.mouse.click(x, y)
+        page.wait_for_url("**/profile?**dept=**", timeout=20_000)
+        page.get_by_role("heading", name="部门画像", exact=True).wait_for(timeout=30_000)
+        _settle(page)
+        _no_exception(page)
+        assert "year=2022" in page.url
+        assert "· 2022 年度" in page.locator('[data-testid="stMain"]').inner_text()
+        page.screenshot(path=str(ARTIFACTS / "click-to-profile.png"))
+        page.goto(f"{base}/unmet?year=2022")
+        _settle(page)
+
         # An Excel download opens with openpyxl, filters on the first sheet.
         with page.expect_download(timeout=30_000) as dl:
             page.get_by_role("button", name="下载 Excel").first.click()

@@ -136,7 +136,11 @@ def waterfall(steps: pd.DataFrame, title: str) -> go.Figure:
         totals={"marker": {"color": BLUE}}, connector={"line": {"color": GREY, "dash": "dot"}},
         hovertemplate="%{x}<br>%{y:.2f} 分<extra></extra>"))
     top = float(steps["value"].iloc[0]) if len(steps) else 100
-    fig.update_yaxes(range=[0, top * 1.12])
+    total = float(steps["value"].iloc[-1]) if len(steps) else 0
+    # Start the axis below the total by at least the points lost, so that small
+    # losses stay visible; never below zero.
+    low = max(0.0, total - max(10.0, top - total))
+    fig.update_yaxes(range=[low, top + (top - low) * 0.12])
     return _layout(fig, title, height=380, y="分", legend=False)
 
 

@@ -161,13 +161,12 @@ def download(df: pd.DataFrame, labels: dict[str, str], name: str, f: Filters, *,
 
 
 def open_profile(department: str | None) -> None:
-    """Go to 部门画像 for ``department``, keeping the global filters in the URL."""
+    """Go to 部门画像 for ``department``. The global filters are bound widgets
+    of the entry point: they keep their values and rewrite their own URL
+    parameters (Streamlit refuses to set a bound parameter directly)."""
     if not department:
         return
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
-    current = {k: (v if k == "departments" else v[-1]) for k, v in current.items() if v}
-    st.session_state[links.PROFILE_KEY] = department
-    st.switch_page(links.PROFILE_PAGE, query_params=links.profile_params(current, department))
+    st.switch_page(links.PROFILE_PAGE, query_params=links.profile_params({}, department))
 
 
 def page_link(page: str, label: str, **kwargs) -> None:
