@@ -3,6 +3,7 @@ execution-rate table with rates under 90% marked, and a department × year heatm
 
 import streamlit as st
 
+from perfeval import queries
 from perfeval.ui import charts
 from perfeval.ui import frame as ui
 
@@ -67,7 +68,7 @@ ev = st.dataframe(
                    **money})
 ui.on_table_select(ev, table)
 ui.download(table, labels, "预算执行", f, key="dl_budget",
-            data=lambda: ui.queries.budget_by_department(ui.store(), f, allowed, order=order))
+            data=lambda: queries.budget_by_department(ui.store(), f, allowed, order=order))
 
 st.markdown("#### 执行率热力图")
 show_heat = st.toggle("显示各部门历年执行率（执行率最低的 30 个部门）", value=True, key="bud_heat")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from perfeval.model import BUDGET_LINES, FINDING_KINDS
-from perfeval.scoring import explain_stored
+from perfeval.queries import waterfall_steps
 from perfeval.ui import charts, links
 from perfeval.ui import frame as ui
 
@@ -59,8 +59,8 @@ m[5].metric("未完成指标", f"{int(card['unmet_count'] or 0)} 个", border=Tr
 
 left, right = st.columns([3, 2])
 with left:
-    es, lost = explain_stored(ui.store(), eval_id, f.scheme)
-    steps = ui.queries.waterfall_steps(es.max_score, es.total, lost)
+    max_score, total, lost = ui.q("evaluation_explanation", eval_id, f.scheme)
+    steps = waterfall_steps(max_score, total, lost)
     ui.chart(charts.waterfall(steps, "失分去向（分）"), "profile_waterfall", clickable=False)
     if lost:
         with st.expander(f"失分明细（{len(lost)} 项）"):

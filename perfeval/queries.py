@@ -505,6 +505,15 @@ def score_history(db, f: Filters, department: str, project: str = "") -> pd.Data
         ORDER BY e.year""", [f.scheme, department, f.scope, project])
 
 
+def evaluation_explanation(db, eval_id: int, scheme: str = DEFAULT_SCHEME):
+    """(maximum, total, points lost) of one evaluation, from the scoring
+    explanation (scoring.explain_stored)."""
+    from .scoring import explain_stored
+
+    es, lost = explain_stored(db, int(eval_id), scheme)
+    return es.max_score, es.total, lost
+
+
 def waterfall_steps(max_score: float, total: float, lost_points) -> pd.DataFrame:
     """Steps of the "where the points went" waterfall: the maximum, the points
     lost per part (预算执行, 产出, 效益, 满意度; from the scoring explanation),
