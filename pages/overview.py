@@ -91,5 +91,7 @@ else:
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})
     ui.on_table_select(ev, unmet)
+    ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},
+                "最新未完成目标", f, key="dl_ov_unmet")
     ui.page_link("pages/unmet.py", f"查看全部 {total:,} 个未完成指标",
                  icon=":material/arrow_forward:")

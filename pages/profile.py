@@ -70,6 +70,7 @@ with left:
                                     "说明": p.reason} for p in lost])
             st.dataframe(detail, hide_index=True, column_config={
                 c: st.column_config.NumberColumn(c, format="%.2f") for c in ("分值", "得分", "失分")})
+            ui.download(detail, None, f"失分明细-{dept}", f, key="dl_profile_lost")
 with right:
     hist = ui.q("score_history", f, dept, card["project"] or "")
     if len(hist) > 1:
@@ -85,6 +86,9 @@ with right:
                              "预算数（万元）", format="%,.2f"),
                          "executed": st.column_config.NumberColumn("执行数（万元）", format="%,.2f"),
                          "exec_rate": st.column_config.NumberColumn("执行率", format="percent")})
+        ui.download(budget, {"line": "预算", "budget": "全年预算数（万元）",
+                             "executed": "全年执行数（万元）", "exec_rate": "执行率",
+                             "reason": "偏差原因"}, f"预算执行-{dept}", f, key="dl_profile_budget")
         reasons = budget["reason"].dropna().tolist()
         if reasons:
             st.caption("偏差原因：" + "；".join(reasons))

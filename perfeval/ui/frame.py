@@ -145,9 +145,10 @@ def require_data(f: Filters) -> None:
         st.stop()
 
 
-def download(df: pd.DataFrame, labels: dict[str, str], name: str, f: Filters, *,
+def download(df: pd.DataFrame, labels: dict[str, str] | None, name: str, f: Filters, *,
              key: str, data=None) -> None:
-    """An Excel download of a table (built on click). ``data`` (a callable
+    """An Excel download of a table (built on click). ``labels``: column →
+    Chinese header (None: the frame's own headers). ``data`` (a callable
     returning a frame) replaces ``df`` when the download holds more rows than
     the screen."""
     def build() -> bytes:
