@@ -172,6 +172,7 @@ def test_dashboard_in_browser(server):
         _no_exception(page)
         assert "year=2022" in page.url
         assert "· 2022 年度" in page.locator('[data-testid="stMain"]').inner_text()
+        page.wait_for_timeout(1500)  # the tables' canvas grids draw after the run
         page.screenshot(path=str(ARTIFACTS / "click-to-profile.png"))
         page.goto(f"{base}/unmet?year=2022")
         _settle(page)
