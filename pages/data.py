@@ -45,7 +45,8 @@ def _after_write() -> None:
 
 
 def _issues_table(result) -> pd.DataFrame:
-    return pd.DataFrame([{"级别": i.severity, "工作表": i.sheet or "", "行": i.row,
+    return pd.DataFrame([{"级别": i.severity, "工作表": i.sheet or "",
+                          "行": "" if i.row is None else str(i.row),
                           "列": i.column or "", "说明": i.message} for i in result.issues])
 
 
