@@ -27,6 +27,7 @@ def _timed(fn):
 
 
 def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> dict:
+    from .audit import bench_audit
     from .demo import build_demo
     from .scoring import ensure_scores
 
@@ -42,13 +43,10 @@ def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> di
         secs, _ = _timed(lambda: ensure_scores(store))
         out[f"{tag}_score_s"] = round(secs, 2)
         out[f"{tag}_score_rows_per_s"] = round(n / secs)
-        try:
-            from .audit import audit_store
-        except ImportError:  # audit lands separately; bench what exists
-            audit_store = None
-        if audit_store is not None:
-            secs, _ = _timed(lambda: audit_store(store))
-            out[f"{tag}_audit_s"] = round(secs, 2)
+        audit = bench_audit(store)
+        out[f"{tag}_audit_s"] = round(audit["seconds"], 2)
+        if audit.get("frame_seconds") is not None:
+            out[f"{tag}_audit_frame_s"] = round(audit["frame_seconds"], 2)
         if csv_import:
             out.update(_bench_csv(store, workdir, tag))
     out[f"{tag}_db_file_bytes"] = db.stat().st_size

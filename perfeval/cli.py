@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .store import Store, default_db_path
 # Modules whose add_cli(sub) registers more subcommands.
 PLUGINS = [
     "perfeval.scoring",
+    "perfeval.audit",
     "perfeval.ingest.report",
     "perfeval.formwriter",
     "perfeval.bench",
@@ -114,9 +116,11 @@ def cmd_history(args) -> int:
 
 
 def cmd_restore(args) -> int:
+    from .auditlog import cli_actor, restore_revision
+
     with _open(args) as store:
-        store.restore(args.dept, args.year, args.revision, scope=args.scope,
-                      project=args.project)
+        restore_revision(store, args.dept, args.year, args.revision, actor=cli_actor(),
+                         scope=args.scope, project=args.project)
         _score_all(store)
     print(f"已将 {args.dept} {args.year} 年度恢复为第 {args.revision} 版。")
     return 0
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     except PerfevalError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (silence the flush at exit)
+        return 0
     except KeyboardInterrupt:
         print("已中断。", file=sys.stderr)
         return 130
