@@ -10,7 +10,6 @@ so releases can be compared.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,7 @@ def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> di
 
 def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
     """Export the current data as a template CSV, then import it into a new file."""
-    from .ingest import commit, read_file
+    from .ingest import CLI_MAX_FILE_BYTES, commit, read_file
     from .ingest.template import frame_from_store
 
     csv = workdir / f"bench-{tag}.csv"
@@ -65,7 +64,7 @@ def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
     target = workdir / f"bench-{tag}-import.duckdb"
 
     def run():
-        result = read_file(csv.name, csv.read_bytes())
+        result = read_file(csv.name, csv.read_bytes(), max_bytes=CLI_MAX_FILE_BYTES)
         if not result.ok:
             raise RuntimeError("; ".join(map(str, result.errors[:3])))
         with Store(target) as s:
@@ -80,16 +79,21 @@ def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
 def _bench_pages(db: Path, tag: str) -> dict:
     """One rerun of each page (AppTest) in a child process, so its peak memory
     is the dashboard's and not this process's."""
-    code = ("import json,sys; from perfeval.ui.bench import bench_pages; "
-            "print(json.dumps(bench_pages(sys.argv[1])))")
+    # VmHWM is the child's own peak after exec; getrusage would count the
+    # parent's pages shared at fork time.
+    code = ("import json,sys,re; from perfeval.ui.bench import bench_pages; "
+            "t = bench_pages(sys.argv[1]); "
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()); "
+            "t['peak_rss_bytes'] = int(hwm.group(1)) * 1024 if hwm else None; "
+            "print(json.dumps(t))")
     proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"页面计时失败：{proc.stderr.strip().splitlines()[-1:]}")
     timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = timings.pop("peak_rss_bytes")
     out = {f"{tag}_page_{name}_s": round(secs, 3) for name, secs in timings.items()}
-    # ru_maxrss of children is in KiB on Linux: the largest child so far.
-    out[f"{tag}_pages_peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    out[f"{tag}_pages_peak_rss_bytes"] = peak
     return out
 
 

@@ -68,14 +68,14 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .ingest import commit, evaluations_count, read_file
+    from .ingest import CLI_MAX_FILE_BYTES, commit, evaluations_count, read_file
     from .ingest.forms import expand_inputs
 
     inputs = [Path(p) for p in args.files]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise PerfevalError(f"找不到文件：{'、'.join(missing)}")
-    results = [read_file(name, data, department=args.dept)
+    results = [read_file(name, data, department=args.dept, max_bytes=CLI_MAX_FILE_BYTES)
                for name, data in expand_inputs(inputs)]
     if not results:
         raise PerfevalError("没有找到可导入的文件。")

@@ -385,13 +385,14 @@ def test_zip_limits(tmp_path, monkeypatch):
         expand_inputs([archive])
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "大.xlsx").write_bytes(b"\0" * 2000)
-    monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 1000)
+    monkeypatch.setattr(forms, "MAX_PLAIN_FILE_BYTES", 1000)
     with pytest.raises(FormError, match="大.xlsx 超过"):
         expand_inputs([tmp_path / "sub"])
     with pytest.raises(FormError, match="找不到文件或文件夹"):
         expand_inputs([tmp_path / "无.zip"])
     # read_forms: a bad zip or a missing path is that input's error; the rest are read.
     monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 10**9)
+    monkeypatch.setattr(forms, "MAX_PLAIN_FILE_BYTES", 10**9)
     ff.project_form(tmp_path / "sub" / "好.xlsx", k=5)
     (tmp_path / "sub" / "坏.zip").write_bytes(b"PK\x03\x04 not a zip")
     results = read_forms([tmp_path / "sub", tmp_path / "无.zip"])

@@ -24,6 +24,9 @@ OOXML_SUFFIXES = {".xlsx", ".xlsm", ".docx"}
 # city is ~20 MB; a form or report well under 1 MB. Beyond these a file is
 # refused before any parser sees it, so memory stays bounded.
 MAX_FILE_BYTES = 100 * 2**20  # one file, as uploaded or as unpacked from a zip
+# The command line runs on the operator's own machine and must take a
+# province's template CSV (1 million rows ≈ 240 MB), so it allows more.
+CLI_MAX_FILE_BYTES = 512 * 2**20
 MAX_UNPACKED_BYTES = 300 * 2**20  # all parts of one .xlsx/.docx once decompressed (zip bombs)
 MAX_UPLOAD_BYTES = 200 * 2**20  # all files of one upload, zips unpacked
 MAX_UPLOAD_FILES = 500  # files of one upload, zips unpacked
@@ -31,7 +34,7 @@ _CHUNK = 2**20
 
 
 def read_file(name: str, data: bytes, *, is_demo: bool = False,
-              department: str | None = None) -> FileResult:
+              department: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> FileResult:
     """Read one file into evaluations (nothing is written). Never raises for
     bad content: problems come back as issues of the result. ``department``
     names the unit where an official form leaves 主管部门 and 实施单位 empty."""
@@ -41,7 +44,7 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
             raise PerfevalError(
                 f"文件 {name}：不支持的文件类型“{suffix or '无扩展名'}”"
                 "（支持 xlsx、xls、csv、txt、docx、pdf，或它们的 zip 压缩包）。")
-        check_size(name, data)
+        check_size(name, data, max_bytes)
         result = _read_checked(name, data, suffix, is_demo=is_demo, department=department)
     except PerfevalError as exc:
         result = FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
@@ -49,11 +52,11 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
     return result
 
 
-def check_size(name: str, data: bytes) -> None:
+def check_size(name: str, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> None:
     """Refuse a file too large to read, or an Office file that unpacks too far."""
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > max_bytes:
         raise PerfevalError(f"文件 {name} 有 {len(data) / 2**20:.0f} MB，超过单个文件 "
-                            f"{MAX_FILE_BYTES // 2**20} MB 的上限，请拆分后分批导入。")
+                            f"{max_bytes // 2**20} MB 的上限，请拆分后分批导入。")
     if Path(name).suffix.lower() in OOXML_SUFFIXES and data.startswith(b"PK"):
         _check_ooxml(name, data)
 

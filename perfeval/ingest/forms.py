@@ -77,6 +77,9 @@ CONCLUSION = "评价结论："
 # zip bomb long before it fills memory.
 MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_ZIP_MEMBERS = 5000
+# A plain file named on the command line may be a province's template CSV
+# (1 million rows ≈ 240 MB); the template reader's own limit applies.
+MAX_PLAIN_FILE_BYTES = 512 * 1024 * 1024
 # A form is small; a sheet beyond this is data, not a form, and is cut here.
 MAX_ROWS = 2000
 MAX_COLS = 60
@@ -1000,8 +1003,8 @@ def iter_inputs(paths: Iterable[str | Path], *,
         for label, f in items:
             try:
                 try:
-                    if f.stat().st_size > MAX_ZIP_TOTAL_BYTES:
-                        raise FormError(f"文件 {label} 超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，"
+                    if f.stat().st_size > MAX_PLAIN_FILE_BYTES:
+                        raise FormError(f"文件 {label} 超过 {MAX_PLAIN_FILE_BYTES // 2**20} MB，"
                                         "不像是自评表或其压缩包，已拒绝。")
                     body = f.read_bytes()
                 except OSError as exc:
