@@ -99,17 +99,8 @@ def log(store, action: str, *, actor: str | None, result: str = OK, **fields) ->
 def log_many(store, rows: Sequence[dict] | pd.DataFrame) -> int:
     if store.read_only:
         raise PerfevalError("数据库以只读方式打开，无法记录操作日志。")
-    cur = store.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
-        n = append_rows(cur, rows)
-        cur.execute("COMMIT")
-        return n
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
+    with store.transaction() as cur:
+        return append_rows(cur, rows)
 
 
 def read_log(store, *, action: str | None = None, actor: str | None = None,

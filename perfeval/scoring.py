@@ -777,36 +777,27 @@ def score_store(store, scheme_name: str | Scheme | None = None, *,
         raise PerfevalError("数据库以只读方式打开，无法写入评分结果。")
     params = _bulk_params(scheme)
     bulk = _bulk_sql(scheme)
-    with store._write_lock:
-        cur = store.cursor()
-        try:
-            cur.execute("BEGIN TRANSACTION")
-            stale = "" if recompute else "AND s.scheme_hash <> ?"
-            stale_params = [scheme.name] if recompute else [scheme.name, scheme.fingerprint]
-            cur.execute(f"DELETE FROM indicator_scores WHERE (eval_id, scheme) IN ("  # noqa: S608
-                        f"SELECT eval_id, scheme FROM eval_scores s WHERE s.scheme = ? {stale})",
-                        stale_params)
-            cur.execute(f"DELETE FROM eval_scores s WHERE s.scheme = ? {stale}",  # noqa: S608
-                        stale_params)
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE score_todo AS {_MISSING_SQL}",  # noqa: S608
-                        [scheme.name, scheme.fingerprint])
-            n = int(cur.execute("SELECT count(*) FROM score_todo").fetchone()[0])
-            if n:
-                cur.execute(_BUDGET_SQL)
-                cur.execute(bulk, _used(bulk, params))
-                cur.execute(_INDICATOR_INSERT_SQL, {"scheme": scheme.name})
-                eval_params = {**params, "scheme": scheme.name, "scheme_hash": scheme.fingerprint,
-                               "tol": GRADE_TOLERANCE, "now": datetime.now()}
-                cur.execute(_EVAL_SQL, _used(_EVAL_SQL, eval_params))
-            for t in ("score_ind", "score_bud", "score_todo"):
-                cur.execute(f"DROP TABLE IF EXISTS {t}")
-            cur.execute("COMMIT")
-            return n
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        finally:
-            cur.close()
+    with store.transaction() as cur:
+        stale = "" if recompute else "AND s.scheme_hash <> ?"
+        stale_params = [scheme.name] if recompute else [scheme.name, scheme.fingerprint]
+        cur.execute(f"DELETE FROM indicator_scores WHERE (eval_id, scheme) IN ("  # noqa: S608
+                    f"SELECT eval_id, scheme FROM eval_scores s WHERE s.scheme = ? {stale})",
+                    stale_params)
+        cur.execute(f"DELETE FROM eval_scores s WHERE s.scheme = ? {stale}",  # noqa: S608
+                    stale_params)
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE score_todo AS {_MISSING_SQL}",  # noqa: S608
+                    [scheme.name, scheme.fingerprint])
+        n = int(cur.execute("SELECT count(*) FROM score_todo").fetchone()[0])
+        if n:
+            cur.execute(_BUDGET_SQL)
+            cur.execute(bulk, _used(bulk, params))
+            cur.execute(_INDICATOR_INSERT_SQL, {"scheme": scheme.name})
+            eval_params = {**params, "scheme": scheme.name, "scheme_hash": scheme.fingerprint,
+                           "tol": GRADE_TOLERANCE, "now": datetime.now()}
+            cur.execute(_EVAL_SQL, _used(_EVAL_SQL, eval_params))
+        for t in ("score_ind", "score_bud", "score_todo"):
+            cur.execute(f"DROP TABLE IF EXISTS {t}")
+        return n
 
 
 def ensure_scores(store, scheme_name: str | Scheme | None = None) -> int:

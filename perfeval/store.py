@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -320,7 +321,8 @@ class Store:
                     "请先停止看板再用命令行写入，或在看板的“数据管理”页导入。"
                 ) from exc
             raise PerfevalError(f"无法打开数据库 {self.path}：{exc}") from exc
-        self._write_lock = threading.Lock()
+        # Reentrant: a write may append its audit-log row inside the same lock.
+        self._write_lock = threading.RLock()
         if not read_only:
             migrate(self.con)
 
@@ -330,6 +332,22 @@ class Store:
 
     def close(self) -> None:
         self.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside BEGIN … COMMIT, rolled back on any error; writers
+        of this Store take turns."""
+        with self._write_lock:
+            cur = self.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
 
     def __enter__(self) -> Store:
         return self
@@ -360,18 +378,8 @@ class Store:
             return []
         _check_frames(frames)
         indicators = _parsed_indicator_columns(frames.children["indicators"])
-        with self._write_lock:
-            cur = self.cursor()
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                results = self._write_tx(cur, frames, indicators, imported_by, fail_after_rows)
-                cur.execute("COMMIT")
-                return results
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
+        with self.transaction() as cur:
+            return self._write_tx(cur, frames, indicators, imported_by, fail_after_rows)
 
     def _write_tx(self, cur, frames: Frames, indicators: pd.DataFrame,
                   imported_by: str | None, fail_after_rows: int | None) -> list[WriteResult]:
@@ -440,28 +448,19 @@ class Store:
     def restore(self, department: str, year: int, revision: int, *,
                 scope: str = "部门整体", project: str = "") -> None:
         """Make an older revision current again (a pointer move; nothing is deleted)."""
-        with self._write_lock:
-            cur = self.cursor()
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                row = fetch_one(cur, """
-                    SELECT e.eval_id FROM evaluations e JOIN departments d USING (dept_id)
-                    WHERE d.name = ? AND e.year = ? AND e.scope = ? AND e.project = ?
-                      AND e.revision = ?""", [department, year, scope, project, revision])
-                if row is None:
-                    raise PerfevalError(
-                        f"找不到 {department} {year} 年度（{scope}{project}）的第 {revision} 版。")
-                cur.execute("""
-                    UPDATE evaluations SET is_current = (eval_id = ?)
-                    WHERE dept_id = (SELECT dept_id FROM evaluations WHERE eval_id = ?)
-                      AND year = ? AND scope = ? AND project = ?""",
-                            [row[0], row[0], year, scope, project])
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
+        with self.transaction() as cur:
+            row = fetch_one(cur, """
+                SELECT e.eval_id FROM evaluations e JOIN departments d USING (dept_id)
+                WHERE d.name = ? AND e.year = ? AND e.scope = ? AND e.project = ?
+                  AND e.revision = ?""", [department, year, scope, project, revision])
+            if row is None:
+                raise PerfevalError(
+                    f"找不到 {department} {year} 年度（{scope}{project}）的第 {revision} 版。")
+            cur.execute("""
+                UPDATE evaluations SET is_current = (eval_id = ?)
+                WHERE dept_id = (SELECT dept_id FROM evaluations WHERE eval_id = ?)
+                  AND year = ? AND scope = ? AND project = ?""",
+                        [row[0], row[0], year, scope, project])
 
     # -- reads -------------------------------------------------------------
     def history(self, department: str | None = None, year: int | None = None) -> pd.DataFrame:

@@ -209,16 +209,8 @@ def _tx(store, body) -> None:
     """Run ``body(cur)`` in one transaction: the change and its audit row together."""
     if store.read_only:
         raise PerfevalError("数据库以只读方式打开，无法修改用户。")
-    cur = store.cursor()
-    try:
-        cur.execute("BEGIN TRANSACTION")
+    with store.transaction() as cur:
         body(cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    finally:
-        cur.close()
 
 
 def user_count(store) -> int:
