@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,8 +17,13 @@ import pytest
 from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator
 from perfeval.store import Store
 
+ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = "/usr/bin/chromium"
+# This machine has no network: without these Chromium keeps trying to reach out.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 
 @pytest.fixture
@@ -55,3 +66,43 @@ def browser_or_skip():
     if os.environ.get("PERFEVAL_REQUIRE_BROWSER"):
         pytest.fail("PERFEVAL_REQUIRE_BROWSER 已设置，但没有找到 /usr/bin/chromium")
     pytest.skip("没有安装 Chromium（apt-get install chromium），跳过浏览器测试")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(db: Path, log_path: Path, app: Path = ROOT / "app.py"):
+    """``streamlit run`` on a free loopback port against ``db``; yields
+    (base URL, process) once the health check answers, stops it afterwards."""
+    port = free_port()
+    env = dict(os.environ, PERFEVAL_DB=str(db), PYTHONUNBUFFERED="1")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:  # the runtime is ready when its health check says so
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start: {log_path.read_text('utf-8', 'replace')[-2000:]}")
+    try:
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -6,12 +6,6 @@ an Excel download opens with openpyxl. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import openpyxl
@@ -20,16 +14,13 @@ import pytest
 from perfeval.demo import build_demo
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
-from tests.conftest import browser_or_skip
+from tests.conftest import CHROMIUM_ARGS, browser_or_skip, streamlit_server
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]'
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 # url path → (title, texts that must show outside charts and grids, charts drawn)
 PAGES = {
     "": ("总览", ["参评部门", "平均计算得分", "等级分布", "自评分虚高最多", "最新未完成目标"], 2),
@@ -40,12 +31,6 @@ PAGES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     chromium = browser_or_skip()
@@ -54,35 +39,8 @@ def server(tmp_path_factory):
     with Store(db) as s:
         build_demo(s)  # with the real sample report
         ensure_scores(s)
-    port = _free_port()
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ, PERFEVAL_DB=str(db)), stdout=log,
-        stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail((tmp / "server.log").read_text("utf-8", "replace")[-2000:])
-    try:
+    with streamlit_server(db, tmp / "server.log") as (base, _):
         yield base, chromium
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _settle(page) -> None:

@@ -15,11 +15,7 @@ import asyncio
 import os
 import random
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -30,7 +26,7 @@ from perfeval.demo import build_demo
 from perfeval.ingest.template import frame_from_store
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
-from tests.conftest import browser_or_skip, small_evaluation
+from tests.conftest import CHROMIUM_ARGS, browser_or_skip, small_evaluation, streamlit_server
 from tests.test_bad_files import xlsx_bomb
 
 pytestmark = pytest.mark.browser
@@ -41,18 +37,9 @@ SAMPLE = ROOT / "data" / "samples" / "ronghua-2022.txt"
 RONGHUA = "武汉市硚口区人民政府荣华街道办事处"
 NEW_DEPT = "负载测试街道办事处"
 ADMIN, PASSWORD = "管理员甲", "load-test-password"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 SESSIONS = 10
 DURATION = float(os.environ.get("PERFEVAL_LOAD_SECONDS", "60"))
 LOG_ERRORS = re.compile(r"Traceback|Error|Exception|Uncaught", re.I)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,35 +55,10 @@ def served(tmp_path_factory):
     with Store(":memory:") as s:  # the file the admin imports during the load
         s.write([small_evaluation(NEW_DEPT, 2024)])
         frame_from_store(s).to_csv(tmp / "new.csv", index=False)
-    port = _free_port()
     log_path = tmp / "server.log"
-    env = dict(os.environ, PERFEVAL_DB=str(db), PYTHONUNBUFFERED="1")
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:  # the runtime is ready when its health check says so
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        pytest.fail(f"streamlit did not start: {log_path.read_text('utf-8', 'replace')[-2000:]}")
-    try:
-        yield {"base": base, "chromium": chromium, "log": log_path, "db": db, "pid": server.pid,
-               "new_csv": tmp / "new.csv", "artifacts": tmp}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with streamlit_server(db, log_path, APP) as (base, server):
+        yield {"base": base, "chromium": chromium, "log": log_path, "db": db,
+               "pid": server.pid, "new_csv": tmp / "new.csv", "artifacts": tmp}
 
 
 # Streamlit 1.67's Starlette websocket handler, when a browser's socket drops
