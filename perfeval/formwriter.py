@@ -23,7 +23,7 @@ from typing import BinaryIO
 import xlsxwriter
 
 from .ingest.forms import CONCLUSION, DEFAULT_GOAL_NAME
-from .model import SCOPES, Evaluation, PerfevalError
+from .model import Evaluation, PerfevalError
 
 LINE_LABELS = {
     "total": "年度资金总额",
@@ -266,21 +266,6 @@ def write_form(evals: Sequence[Evaluation], path: str | Path | BinaryIO) -> int:
     return len(evals)
 
 
-# --------------------------------------------------------------------------
-# CLI: perfeval export-form OUT.xlsx [--dept NAME] [--year Y] [--scope S]
-# --------------------------------------------------------------------------
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("export-form",
-                       help="把当前评价写成中央格式的绩效自评表（每个项目/部门一个工作表）")
-    p.add_argument("out", help="输出的 .xlsx 文件")
-    p.add_argument("--dept", action="append", help="只导出该部门（可重复）")
-    p.add_argument("--year", type=int, help="只导出该年度")
-    p.add_argument("--scope", choices=SCOPES, help="只导出部门整体或项目评价")
-    p.set_defaults(func=_cmd_export_form)
-
-
 def export_store_forms(store, out: str | Path | BinaryIO, *,
                        departments: Sequence[str] | str | None = None, year: int | None = None,
                        scope: str | None = None) -> int:
@@ -301,19 +286,4 @@ def export_store_forms(store, out: str | Path | BinaryIO, *,
     return write_form([store.load(int(i)) for i in ids], out)
 
 
-def _cmd_export_form(args) -> int:
-    from .store import Store
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".xlsx":
-        raise PerfevalError(f"输出文件应以 .xlsx 结尾：{out}")
-    store = Store(getattr(args, "db", None), read_only=True)
-    try:
-        n = export_store_forms(store, out, departments=args.dept, year=args.year, scope=args.scope)
-    finally:
-        store.close()
-    print(f"已写出 {n} 张自评表到 {out}")
-    return 0
-
-
-__all__ = ["add_cli", "export_store_forms", "write_form"]
+__all__ = ["export_store_forms", "write_form"]

@@ -33,9 +33,7 @@ log (failures in the last :data:`FAIL_WINDOW` since the last success):
 
 from __future__ import annotations
 
-import getpass
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -385,100 +383,3 @@ def authenticate(store, name: str, password: str, *, address: str | None = None,
                  logged_at=now)
     return get_user(store, name)
 
-
-# --------------------------------------------------------------------------
-# CLI: perfeval user add|remove|passwd|role|list
-# --------------------------------------------------------------------------
-
-def _read_password(args, *, confirm: bool = True) -> str:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("密码：")
-        if confirm and getpass.getpass("再输入一次：") != password:
-            raise PerfevalError("两次输入的密码不一致。")
-    return password
-
-
-def _open(args):
-    from .store import Store, default_db_path
-
-    return Store(args.db or default_db_path())
-
-
-def _cmd_add(args) -> int:
-    password = _read_password(args)
-    with _open(args) as store:
-        user = add_user(store, args.name, password, args.role, args.dept,
-                        actor=auditlog.cli_actor())
-    print(f"已添加用户 {user.label}。")
-    return 0
-
-
-def _cmd_remove(args) -> int:
-    with _open(args) as store:
-        remove_user(store, args.name, actor=auditlog.cli_actor())
-    print(f"已删除用户 {args.name}。")
-    return 0
-
-
-def _cmd_passwd(args) -> int:
-    password = _read_password(args)
-    with _open(args) as store:
-        set_password(store, args.name, password, actor=auditlog.cli_actor())
-    print(f"已修改用户 {args.name} 的密码。")
-    return 0
-
-
-def _cmd_role(args) -> int:
-    with _open(args) as store:
-        user = set_role(store, args.name, args.role, args.dept, actor=auditlog.cli_actor())
-    print(f"已修改用户 {user.label}。")
-    return 0
-
-
-def _cmd_list(args) -> int:
-    with _open(args) as store:
-        df = list_users(store)
-    if df.empty:
-        print("还没有用户。添加第一位管理员：perfeval user add 名字 --role 管理员")
-        return 0
-    for r in df.itertuples():
-        depts = r.departments
-        scope = "、".join(depts) if isinstance(depts, (list, tuple)) and depts else "全部部门"
-        print(f"{r.name}\t{r.role}\t{scope}\t创建于 {r.created_at:%Y-%m-%d %H:%M}")
-    return 0
-
-
-def add_cli(sub) -> None:
-    s = sub.add_parser("user", help="管理用户 / manage users (add|remove|passwd|role|list)")
-    us = s.add_subparsers(dest="user_command", required=True, metavar="操作")
-
-    def password_flag(p):
-        p.add_argument("--password-stdin", action="store_true",
-                       help="从标准输入读取密码（一行），供脚本使用；默认交互输入")
-
-    p = us.add_parser("add", help="添加用户")
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--dept", action="append", help="只允许该部门（可重复；不填为全部部门）")
-    password_flag(p)
-    p.set_defaults(func=_cmd_add)
-
-    p = us.add_parser("remove", help="删除用户")
-    p.add_argument("name")
-    p.set_defaults(func=_cmd_remove)
-
-    p = us.add_parser("passwd", help="修改密码")
-    p.add_argument("name")
-    password_flag(p)
-    p.set_defaults(func=_cmd_passwd)
-
-    p = us.add_parser("role", help="修改角色和部门范围")
-    p.add_argument("name")
-    p.add_argument("role", choices=ROLES)
-    p.add_argument("--dept", action="append", help="只允许该部门（可重复；不填为全部部门）")
-    p.set_defaults(func=_cmd_role)
-
-    p = us.add_parser("list", help="列出用户")
-    p.set_defaults(func=_cmd_list)

@@ -3,7 +3,6 @@ both entry points agreeing, rectification, problem follow-up, CLI."""
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 from collections import Counter
@@ -18,7 +17,6 @@ from perfeval.audit import (
     FINDING_COLUMNS,
     REVIEW_COLUMNS,
     AuditSettings,
-    add_cli,
     audit_evaluation,
     audit_overview,
     audit_store,
@@ -33,6 +31,7 @@ from perfeval.audit import (
     summarize,
     text_similarity,
 )
+from perfeval.cli import build_parser
 from perfeval.ingest.forms import read_form_workbook
 from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator, PerfevalError
 from perfeval.scoring import score_evaluation
@@ -601,9 +600,7 @@ def test_text_similarity_is_symmetric_and_bounded(a, b):
 
 
 def run_cli(db, *args) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    add_cli(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     ns = parser.parse_args(["--db", str(db), "audit", *args])
     return ns.func(ns)
 

@@ -72,3 +72,15 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
     code, _, err = run(capsys, "--db", str(tmp_path / "x.duckdb"), "import",
                        str(tmp_path / "nope.csv"))
     assert code == 2 and "nope.csv" in err
+
+
+def test_global_options_before_or_after_the_command(tmp_path, capsys):
+    after, before = tmp_path / "after.duckdb", tmp_path / "before.duckdb"
+    assert run(capsys, "demo", "--db", str(after), "--scale", "300")[0] == 0
+    assert after.exists()
+    assert run(capsys, "--db", str(before), "demo", "--scale", "300")[0] == 0
+    code, out, _ = run(capsys, "history", "--db", str(before))
+    assert code == 0 and "第1版" in out
+    # A value given before the command is not reset by the subcommand's parser.
+    code, out, _ = run(capsys, "--db", str(before), "history")
+    assert code == 0 and "第1版" in out

@@ -3,7 +3,6 @@ zips, the all-or-nothing import, and the central-form writer's round trip."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import zipfile
 from dataclasses import replace
@@ -14,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perfeval.formwriter import add_cli, export_store_forms, write_form
+from perfeval.cli import build_parser
+from perfeval.formwriter import export_store_forms, write_form
 from perfeval.ingest import forms
 from perfeval.ingest.forms import (
     FormError,
@@ -503,9 +503,7 @@ def test_export_form_command(tmp_path, capsys):
     assert export_store_forms(store, buf, departments=[EZHOU_DEPT]) == 1
     store.close()
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    add_cli(parser.add_subparsers())
+    parser = build_parser()
     out = tmp_path / "导出.xlsx"
     args = parser.parse_args(["--db", str(db), "export-form", str(out), "--year", "2022"])
     assert args.func(args) == 0

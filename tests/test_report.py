@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import re
@@ -17,10 +16,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from perfeval.cli import build_parser
 from perfeval.ingest import textnorm
 from perfeval.ingest.report import (
     ReportError,
-    add_cli,
     department_of,
     parse_text,
     read_report,
@@ -510,9 +509,7 @@ def test_random_bytes_give_a_result_or_report_error(name, prefix, data):
 
 
 def _run_cli(argv, capsys):
-    parser = argparse.ArgumentParser(prog="perfeval")
-    parser.add_argument("--db")
-    add_cli(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(argv)
     code = args.func(args)
     return code, capsys.readouterr().out

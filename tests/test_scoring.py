@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
 
@@ -11,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from perfeval.cli import build_parser
 from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator, PerfevalError
 from perfeval.scoring import (
     DEFAULT_SCHEME,
     SCHEMES,
-    add_cli,
     current_scores,
     ensure_scores,
     execution_rate,
@@ -395,9 +394,7 @@ def test_cli(tmp_path, capsys):
     db = tmp_path / "c.duckdb"
     with Store(db) as s:
         s.write([ronghua_2022()])
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--db")
-    add_cli(parser.add_subparsers())
+    parser = build_parser()
     args = parser.parse_args(["--db", str(db), "score", "--json"])
     assert args.func(args) == 0
     out = json.loads(capsys.readouterr().out)

@@ -56,7 +56,6 @@ Rules (each a family of phrasings, not one file's wording):
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -956,20 +955,3 @@ def summary(ev: Evaluation) -> str:
         lines.append(f"  {s.name}：{s.start or '—'} 至 {s.end or '—'}")
     lines.append(f"未识别的内容 {len(ev.unparsed)} 段（--json 可查看全文）")
     return "\n".join(lines)
-
-
-def add_cli(sub) -> None:
-    """``perfeval parse FILE [--json]``: show what a report holds, write nothing."""
-    p = sub.add_parser("parse", help="读取自评报告（.txt/.docx/.pdf）并显示读到的内容，不写入数据库")
-    p.add_argument("file", help="报告文件")
-    p.add_argument("--json", action="store_true", help="输出 JSON")
-    p.set_defaults(func=_cli_parse)
-
-
-def _cli_parse(args) -> int:
-    ev = read_report(Path(args.file))
-    if args.json:
-        print(json.dumps(to_json_dict(ev), ensure_ascii=False, indent=2))
-    else:
-        print(summary(ev))
-    return 0

@@ -1,40 +1,16 @@
-"""The ``perfeval`` command.
-
-Feature modules add their own subcommands through ``add_cli(sub)`` (see
-PLUGINS); this file holds the foundation's commands and the error handling:
-a user error prints one Chinese line and exits 2, never a traceback.
-"""
+"""Data commands: demo, template, import, history, restore, export."""
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
-import os
-import sys
 from pathlib import Path
 
-from .model import PerfevalError
-from .store import Store, default_db_path
-
-# Modules whose add_cli(sub) registers more subcommands.
-PLUGINS = [
-    "perfeval.scoring",
-    "perfeval.audit",
-    "perfeval.ingest.report",
-    "perfeval.formwriter",
-    "perfeval.bench",
-    "perfeval.users",
-    "perfeval.backup",
-]
-
-
-def _open(args, *, read_only: bool = False) -> Store:
-    return Store(args.db or default_db_path(), read_only=read_only)
+from ..model import PerfevalError
+from ..store import Store, default_db_path
+from .common import open_store, scope_label
 
 
 def cmd_demo(args) -> int:
-    from .demo import build_demo
+    from ..demo import build_demo
 
     path = Path(args.db or default_db_path())
     if args.if_missing and path.exists():
@@ -54,13 +30,13 @@ def cmd_demo(args) -> int:
 
 def _score_all(store: Store) -> None:
     """Precompute scores under the default scheme so the first page view is fast."""
-    from .scoring import ensure_scores
+    from ..scoring import ensure_scores
 
     ensure_scores(store)
 
 
 def cmd_template(args) -> int:
-    from .ingest.template import write_template
+    from ..ingest.template import write_template
 
     out = write_template(args.out)
     print(f"已写出模板：{out}")
@@ -68,8 +44,8 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .ingest import CLI_MAX_FILE_BYTES, commit, evaluations_count, read_file
-    from .ingest.forms import expand_inputs
+    from ..ingest import CLI_MAX_FILE_BYTES, commit, evaluations_count, read_file
+    from ..ingest.forms import expand_inputs
 
     inputs = [Path(p) for p in args.files]
     missing = [str(p) for p in inputs if not p.exists()]
@@ -88,37 +64,33 @@ def cmd_import(args) -> int:
     if args.dry_run:
         print("试运行：未写入任何数据。")
         return 1 if bad else 0
-    with _open(args) as store:
+    with open_store(args) as store:
         written = commit(store, results, skip_bad=args.skip_bad, imported_by=args.user)
         _score_all(store)
     for w in written:
-        print(f"已导入：{w.department} {w.year} 年度 {_scope_label(w.scope, w.project)}"
+        print(f"已导入：{w.department} {w.year} 年度 {scope_label(w.scope, w.project)}"
               f"（第 {w.revision} 版）")
     return 1 if bad else 0
 
 
-def _scope_label(scope: str, project: str) -> str:
-    return f"{scope}「{project}」" if project else scope
-
-
 def cmd_history(args) -> int:
-    with _open(args, read_only=True) as store:
+    with open_store(args, read_only=True) as store:
         df = store.history(args.dept, args.year)
     if df.empty:
         print("没有符合条件的评价。")
         return 0
     for r in df.itertuples():
         mark = "*" if r.is_current else " "
-        print(f"{mark} {r.department} {r.year} {_scope_label(r.scope, r.project)} 第{r.revision}版 "
+        print(f"{mark} {r.department} {r.year} {scope_label(r.scope, r.project)} 第{r.revision}版 "
               f"{r.imported_at:%Y-%m-%d %H:%M} {r.source_name or ''} 指标 {r.indicators} 条")
     print("（* 为当前版本）")
     return 0
 
 
 def cmd_restore(args) -> int:
-    from .auditlog import cli_actor, restore_revision
+    from ..auditlog import cli_actor, restore_revision
 
-    with _open(args) as store:
+    with open_store(args) as store:
         restore_revision(store, args.dept, args.year, args.revision, actor=cli_actor(),
                          scope=args.scope, project=args.project)
         _score_all(store)
@@ -129,14 +101,14 @@ def cmd_restore(args) -> int:
 def cmd_export(args) -> int:
     out = Path(args.out)
     fmt = args.format or out.suffix.lstrip(".").lower()
-    with _open(args, read_only=True) as store:
+    with open_store(args, read_only=True) as store:
         if args.form:
-            from .formwriter import export_store_forms
+            from ..formwriter import export_store_forms
 
             n = export_store_forms(store, out, departments=args.dept, year=args.year)
             print(f"已按自评表格式写出 {n} 份评价：{out}")
             return 0
-        from .ingest.template import frame_from_store, write_template
+        from ..ingest.template import frame_from_store, write_template
 
         df = frame_from_store(store, args.dept, args.year)
     if fmt == "xlsx":
@@ -151,25 +123,19 @@ def cmd_export(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="perfeval",
-        description="预算绩效自评：导入、评分、复核。Budget performance self-evaluation toolkit.")
-    p.add_argument("--db", help="数据库文件（默认 data/perfeval.duckdb，或环境变量 PERFEVAL_DB）")
-    sub = p.add_subparsers(dest="command", required=True, metavar="命令")
-
-    s = sub.add_parser("demo", help="生成演示数据 / build the demo database")
+def register(sub, common) -> None:
+    s = sub.add_parser("demo", parents=[common], help="生成演示数据 / build the demo database")
     s.add_argument("--scale", type=int, help="约多少条指标（默认约 1.2 万）")
     s.add_argument("--seed", type=int, default=2024)
     s.add_argument("--force", action="store_true", help="覆盖已有数据库")
     s.add_argument("--if-missing", action="store_true", help="数据库已存在时什么也不做")
     s.set_defaults(func=cmd_demo)
 
-    s = sub.add_parser("template", help="写出空白导入模板 / write the import template")
+    s = sub.add_parser("template", parents=[common], help="写出空白导入模板 / write the import template")
     s.add_argument("out")
     s.set_defaults(func=cmd_template)
 
-    s = sub.add_parser("import", help="导入文件（模板、自评表、报告）/ import files")
+    s = sub.add_parser("import", parents=[common], help="导入文件（模板、自评表、报告）/ import files")
     s.add_argument("files", nargs="+", help="文件、文件夹或 zip")
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     s.add_argument("--skip-bad", action="store_true", help="跳过有错误的文件，导入其余文件")
@@ -177,12 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dept", help="自评表未填写主管部门/实施单位时使用的部门名称")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("history", help="列出评价的各个版本 / list revisions")
+    s = sub.add_parser("history", parents=[common], help="列出评价的各个版本 / list revisions")
     s.add_argument("--dept")
     s.add_argument("--year", type=int)
     s.set_defaults(func=cmd_history)
 
-    s = sub.add_parser("restore", help="将旧版本设为当前版本 / make a revision current")
+    s = sub.add_parser("restore", parents=[common], help="将旧版本设为当前版本 / make a revision current")
     s.add_argument("dept")
     s.add_argument("year", type=int)
     s.add_argument("revision", type=int)
@@ -190,38 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--project", default="")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("export", help="导出当前数据 / export current data (xlsx/csv/parquet)")
+    s = sub.add_parser("export", parents=[common], help="导出当前数据 / export current data (xlsx/csv/parquet)")
     s.add_argument("out")
     s.add_argument("--format", choices=["xlsx", "csv", "parquet"])
     s.add_argument("--form", action="store_true", help="按官方自评表格式写出（每个项目一张表）")
     s.add_argument("--dept", action="append", help="只导出该部门（可重复）")
     s.add_argument("--year", type=int)
     s.set_defaults(func=cmd_export)
-
-    for module in PLUGINS:
-        importlib.import_module(module).add_cli(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except PerfevalError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into head & co.: not an error
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (silence the flush at exit)
-        return 0
-    except KeyboardInterrupt:
-        print("已中断。", file=sys.stderr)
-        return 130
-
-
-def print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
