@@ -219,7 +219,7 @@ def generate(departments: int | pd.DataFrame = DEFAULT_DEPARTMENTS, *, years=YEA
 
     findings = _texts(rng, ev["ekey"].to_numpy())
     empty = {t: pd.DataFrame(columns=FRAME_COLUMNS[t]) for t in ("schedule", "unparsed")}
-    return Frames(ev[EVAL_COLUMNS], {
+    return Frames(ev.reindex(columns=EVAL_COLUMNS), {
         "budget_lines": budget[FRAME_COLUMNS["budget_lines"]],
         "goals": goals[FRAME_COLUMNS["goals"]],
         "indicators": ind[FRAME_COLUMNS["indicators"]],

@@ -57,6 +57,7 @@ class Department:
     name: str
     region: str | None = None  # e.g. 硚口区
     kind: str | None = None  # e.g. 街道, 委局
+    parent: str | None = None  # 主管部门 of an 实施单位, for roll-up and drill-down
 
 
 @dataclass
@@ -111,11 +112,12 @@ class Phase:
 
 @dataclass
 class Evaluation:
-    department: Department
-    year: int
+    department: Department  # name "" while unknown (see FileResult.needs)
+    year: int | None  # None while unknown
     scope: str = "部门整体"  # one of SCOPES
     project: str = ""  # project name for scope 项目, '' for 部门整体
     self_score: float | None = None
+    self_grade: str | None = None  # a grade stated instead of a score (自评为优秀 → 优)
     budget: list[BudgetLine] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -126,6 +128,8 @@ class Evaluation:
     source_name: str | None = None
     checksum: str | None = None  # sha256 of the source file
     is_demo: bool = False
+    # What the reader was unsure of and left empty, in Chinese (never stored).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, int, str, str]:

@@ -168,6 +168,15 @@ CREATE TABLE audit_log (
     year INTEGER, revision INTEGER, result VARCHAR NOT NULL, detail VARCHAR
 );
 """),
+    # Version 5: a unit's 主管部门; a self-evaluation stated as a grade only.
+    (5, "主管部门与自评等级", """
+ALTER TABLE departments ADD COLUMN parent VARCHAR;
+ALTER TABLE evaluations ADD COLUMN self_grade VARCHAR;
+CREATE OR REPLACE VIEW cur_evaluations AS
+    SELECT e.*, d.name AS department, d.region, d.kind, d.parent
+    FROM evaluations e JOIN departments d USING (dept_id)
+    WHERE e.is_current;
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -218,8 +227,8 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = SCHEMA_VERSION) -> int
 # Every child frame refers to its evaluation by ``ekey`` (0..n-1 in the batch).
 # --------------------------------------------------------------------------
 
-EVAL_COLUMNS = ["ekey", "department", "region", "kind", "year", "scope", "project",
-                "self_score", "source_name", "checksum", "is_demo"]
+EVAL_COLUMNS = ["ekey", "department", "region", "kind", "parent", "year", "scope", "project",
+                "self_score", "self_grade", "source_name", "checksum", "is_demo"]
 FRAME_COLUMNS = {
     "budget_lines": ["ekey", "line", "initial", "budget", "executed", "weight", "score", "reason"],
     "goals": ["ekey", "goal_no", "name", "expected", "achieved"],
@@ -245,8 +254,9 @@ def frames_from(evals: Sequence[Evaluation]) -> Frames:
     ev_rows = []
     for k, ev in enumerate(evals):
         d = ev.department
-        ev_rows.append([k, d.name, d.region, d.kind, ev.year, ev.scope, ev.project or "",
-                        ev.self_score, ev.source_name, ev.checksum, ev.is_demo])
+        ev_rows.append([k, d.name, d.region, d.kind, d.parent, ev.year, ev.scope,
+                        ev.project or "", ev.self_score, ev.self_grade, ev.source_name,
+                        ev.checksum, ev.is_demo])
         for b in ev.budget:
             rows["budget_lines"].append(
                 [k, b.line, b.initial, b.budget, b.executed, b.weight, b.score, b.reason])
@@ -384,18 +394,21 @@ class Store:
     def _write_tx(self, cur, frames: Frames, indicators: pd.DataFrame,
                   imported_by: str | None, fail_after_rows: int | None) -> list[WriteResult]:
         ev = frames.evaluations.copy()
-        # Departments: add the new names, fill region/kind where given.
-        depts = (ev[["department", "region", "kind"]]
+        # Departments: add the new names, fill region/kind/parent where given.
+        for col in ("parent", "self_grade"):  # text columns bulk frames may leave all-NaN
+            ev[col] = ev[col].astype(object).where(ev[col].notna(), None)
+        depts = (ev[["department", "region", "kind", "parent"]]
                  .drop_duplicates("department", keep="last").rename(columns={"department": "name"}))
         cur.register("new_depts", depts)
         cur.execute("""
             UPDATE departments d SET region = coalesce(n.region, d.region),
-                                     kind = coalesce(n.kind, d.kind)
+                                     kind = coalesce(n.kind, d.kind),
+                                     parent = coalesce(n.parent, d.parent)
             FROM new_depts n WHERE d.name = n.name""")
         cur.execute("""
             INSERT INTO departments
             SELECT (SELECT coalesce(max(dept_id), 0) FROM departments)
-                   + row_number() OVER (ORDER BY n.name), n.name, n.region, n.kind
+                   + row_number() OVER (ORDER BY n.name), n.name, n.region, n.kind, n.parent
             FROM new_depts n WHERE n.name NOT IN (SELECT name FROM departments)""")
         cur.unregister("new_depts")
 
@@ -423,7 +436,7 @@ class Store:
         cur.execute("""
             INSERT INTO evaluations BY NAME
             SELECT eval_id, dept_id, year, scope, project, revision, TRUE AS is_current,
-                   self_score, source_name, checksum, imported_at, imported_by,
+                   self_score, self_grade, source_name, checksum, imported_at, imported_by,
                    coalesce(is_demo, FALSE) AS is_demo
             FROM new_evals""")
         cur.unregister("new_evals")
@@ -508,9 +521,9 @@ class Store:
         by_kind = {k: list(findings.loc[findings["kind"] == k, "text"])
                    for k in ("problem", "measure", "result_use")}
         return Evaluation(
-            department=Department(h["name"], val(h["region"]), val(h["kind"])),
+            department=Department(h["name"], val(h["region"]), val(h["kind"]), val(h["parent"])),
             year=int(h["year"]), scope=h["scope"], project=h["project"],
-            self_score=val(h["self_score"]),
+            self_score=val(h["self_score"]), self_grade=val(h["self_grade"]),
             budget=[BudgetLine(b.line, val(b.budget), val(b.executed), val(b.initial),
                                val(b.weight), val(b.score), val(b.reason))
                     for b in rows("budget_lines", "line").itertuples()],

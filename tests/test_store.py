@@ -110,3 +110,17 @@ def test_cursor_per_thread(store):
         counts = list(pool.map(lambda _: len(store.query_df("SELECT * FROM cur_evaluations")),
                                range(20)))
     assert counts == [5] * 20
+
+
+def test_parent_and_self_grade_round_trip(store):
+    ev = small_evaluation()
+    ev.department.parent = "测试区民政局"
+    ev.self_score, ev.self_grade = None, "优"
+    [res] = store.write([ev])
+    back = store.load(res.eval_id)
+    assert back.department.parent == "测试区民政局" and back.self_grade == "优"
+    # A later import that does not name the 主管部门 keeps it.
+    later = small_evaluation(year=2024)
+    store.write([later])
+    df = store.query_df("SELECT DISTINCT parent FROM cur_evaluations")
+    assert list(df["parent"]) == ["测试区民政局"]

@@ -289,7 +289,7 @@ def _to_frames(df: pd.DataFrame, first: pd.DataFrame, name: str, checksum: str,
     ev["checksum"] = checksum
     ev["is_demo"] = is_demo
     ev["year"] = ev["year"].astype(int)
-    evaluations = ev[EVAL_COLUMNS]
+    evaluations = ev.reindex(columns=EVAL_COLUMNS)
 
     lines = []
     for line in ("total", "basic", "project"):
