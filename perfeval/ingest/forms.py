@@ -47,6 +47,8 @@ from ..model import (
     normalize_category,
     sha256_bytes,
 )
+from ..rules import YUAN_PER_WAN
+from .amounts import parse_amount, parse_number, parse_rate
 
 
 class FormError(PerfevalError):
@@ -132,72 +134,6 @@ def _text(v) -> str | None:
         v = _fmt_number(v)
     t = str(v).replace("\r\n", "\n").strip()
     return None if is_placeholder(t) else t
-
-
-_AMOUNT = re.compile(r"^([-+]?\d+(?:\.\d+)?)(亿元|亿|万元|万|元)?$")
-_NUMBER = re.compile(r"^([-+]?\d+(?:\.\d+)?)(分|%)?$")
-
-
-def _clean_number_text(v) -> str:
-    t = unicodedata.normalize("NFKC", str(v))
-    return "".join(t.split()).replace(",", "").replace("¥", "").replace("￥", "")
-
-
-def parse_amount(v, factor: float = 1.0) -> float | None:
-    """An amount in 万元: ``150万``, ``150万元``, ``7.29``, ``1,500,000元``.
-
-    A bare number is in the block's unit (``factor`` converts it to 万元).
-    Raises ValueError on text that is no amount.
-    """
-    if v is None or isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        return float(v) * factor
-    if is_placeholder(v):
-        return None
-    m = _AMOUNT.match(_clean_number_text(v))
-    if not m:
-        raise ValueError(v)
-    n = float(m.group(1))
-    unit = m.group(2)
-    if unit in ("万元", "万"):
-        return n
-    if unit == "元":
-        return n / 10000
-    if unit in ("亿元", "亿"):
-        return n * 10000
-    return n * factor
-
-
-def parse_number(v) -> float | None:
-    """A 分值/得分: ``20``, ``18.5``, ``20分``. Raises ValueError otherwise."""
-    if v is None or isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    if is_placeholder(v):
-        return None
-    m = _NUMBER.match(_clean_number_text(v))
-    if not m or m.group(2) == "%":
-        raise ValueError(v)
-    return float(m.group(1))
-
-
-def parse_rate(v) -> float | None:
-    """An 执行率 as a fraction: ``83.5%``, ``0.835``, ``83.5``."""
-    if v is None or isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        n = float(v)
-        return n / 100 if n > 1.5 else n
-    if is_placeholder(v):
-        return None
-    t = _clean_number_text(v)
-    m = re.match(r"^([-+]?\d+(?:\.\d+)?)(%)?$", t)
-    if not m:
-        raise ValueError(v)
-    n = float(m.group(1))
-    return n / 100 if m.group(2) or n > 1.5 else n
 
 
 def cell_name(row: int, col: int) -> str:
@@ -561,7 +497,7 @@ class _SheetReader:
             for c in range(g.ncols):
                 v = g.raw(r, c)
                 if isinstance(v, str) and _YUAN_UNIT.search(unicodedata.normalize("NFKC", v)):
-                    factor = 1 / 10000
+                    factor = 1 / YUAN_PER_WAN
         first_num = min(cols[k] for k in ("initial", "budget", "executed") if k in cols)
         lines: dict[str, BudgetLine] = {}
         rates: dict[str, tuple[int, float]] = {}

@@ -71,6 +71,7 @@ from ..model import (
     sha256_bytes,
 )
 from . import textnorm as tn
+from .amounts import to_wan
 
 SUFFIXES = (".txt", ".docx", ".pdf")
 
@@ -341,12 +342,7 @@ def _kind_of(label: str) -> str | None:
 
 
 def _amount(value: str, unit: str) -> float:
-    v = float(value)
-    if unit == "元":
-        v /= 10000
-    elif unit == "亿元":
-        v *= 10000
-    return round(v, 6)
+    return round(to_wan(float(value), unit), 6)
 
 
 class _Budget:
