@@ -244,15 +244,32 @@ _TITLE_PARA = re.compile(r"^[^：>/|]{4,80}?绩效.{0,20}(?:报告|结果|自评
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _ORG_SUFFIX = (
     r"(?:办事处|人民政府|政府|街道|局|委员会|委|办公室|办|政协|人大|常委会|联合会|妇联|团委|工会|"
-    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|医院|部|厅|处|社|协会)"
+    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|医院|部|厅|处|社|协会|镇|乡)"
 )
 _ORG = re.compile(rf"^[\u4e00-\u9fff（）]{{2,40}}?{_ORG_SUFFIX}$")
 _DEPT_BEFORE = re.compile(r"部门（单位）|单位整体|部门整体|整体支出|项目支出|部门预算|预算项目|绩效")
 _FIELD_LABEL = re.compile(
-    r"^(实施单位|单位名称|部门名称|预算单位|填报单位|主管部门|发文单位)(?:（盖章）)?\s*[：:]?\s*(.*)$"
+    r"^(项目实施单位|实施单位|单位名称|部门名称|部门（单位）名称|单位（部门）名称|预算单位|预算部门"
+    r"(?:（单位）|单位)?|填报单位|评价单位|项目单位|项目主管部门|县级主管部门|主管部门|发文单位|发布机构)"
+    r"(?:（(?:盖章|公章|签章)）)?\s*[：:]?\s*(.*)$"
 )
-_FIELD_RANK = {"实施单位": 0, "单位名称": 1, "部门名称": 1, "预算单位": 1, "填报单位": 1,
-               "主管部门": 2, "发文单位": 3}
+
+
+def _field_rank(label: str) -> int:
+    """Lower is better: the evaluated unit before its 主管部门, the publisher last."""
+    if "实施单位" in label:
+        return 0
+    if "主管部门" in label:
+        return 2
+    if label in ("发文单位", "发布机构"):
+        return 3
+    return 1
+
+
+_YEAR_AROUND = re.compile(r"^\s*20\d{2}\s*年?度?\s*|\s*20\d{2}\s*年?度?\s*$")
+# Words that start a project's name in a title: the unit named before them.
+_PROJECT_WORD = re.compile(r"项目|资金|专项|工程|经费|转移支付|补助")
+_PLACE = re.compile(r"[省市州县区旗镇乡]|^中共")
 
 
 def _dept_from_title(title: str) -> str | None:
@@ -262,13 +279,30 @@ def _dept_from_title(title: str) -> str | None:
                 return part
     m = _DEPT_BEFORE.search(title)
     if m:
-        head = re.sub(r"^\s*20\d{2}\s*年度?\s*", "", title[: m.start()]).strip()
+        head = _YEAR_AROUND.sub("", title[: m.start()]).strip()
+        head = head.split(" ")[-1] if head else head
+        if _ORG.match(head or ""):
+            return head
+    # "海口市秀英区水务局2022年衔接资金项目…": the unit, then the year
+    y = re.search(r"(?<!\d)20\d{2}(?!\d)", title)
+    if y:
+        head = title[: y.start()].strip()
         head = head.split(" ")[-1] if head else head
         if _ORG.match(head or ""):
             return head
     for token in reversed(title.split()):  # "… 工资性支出 青神县发展和改革局"
         if _ORG.match(token) and not _TITLE.search(token):
             return token
+    # "红河州第二人民医院国家基本公共卫生服务项目…": the longest unit-like
+    # prefix before the project words, when it names a place (not "农村厕所")
+    pw = _PROJECT_WORD.search(title)
+    lead = re.match(r"[\u4e00-\u9fff]+", title[: pw.start()] if pw else "")
+    if lead:
+        text = lead.group(0)
+        for end in range(len(text), 2, -1):
+            head = text[:end]
+            if _ORG.match(head) and _PLACE.search(head[:-1]) and len(head) >= 5:
+                return head
     return None
 
 
@@ -304,9 +338,47 @@ def department_of(name: str) -> Department:
 
 
 SCORE = re.compile(
-    r"(?:自评|综合|评价|考核)[^。；\d]{0,12}?(?:得分|评分|总分|分数|结果)[^。；\d]{0,6}?"
-    r"(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
+    r"(?:(?:自评|综合|评价|考核)[^。；\d]{0,12}?(?:得分|评分|总分|分数|结果)|自评分)[^。；\d]{0,6}?"
+    r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
 )
+# Without the 分 after the number the label must say 得分/总分 right before
+# it: "自评总分（分）92.5", "自评总分：95".
+SCORE_BARE = re.compile(
+    r"(?:(?:自评|综合|评价|考核|绩效)[^。；，\d]{0,8}?(?:得分|总分|评分)|自评分)"
+    r"\s*(?:（分）|为|是|[：:])?\s*(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)(?![\d.%])\s*(?=[。；，,|）]|$)"
+)
+# A grade stated instead of a score: 自评为优秀, 评价等级为“良”, 自评结果：合格.
+_GRADE = re.compile(
+    r"(?:自评|评价|考核|评定)(?:结果|等级|等次|结论)?(?:为|是|[：:]|评定为|确定为)\s*"
+    r"[“\"「]?(优秀|良好|合格|不合格|较差|中等|及格|优|良|中|差)(?![\u4e00-\u9fff])"
+    r"|(?:等级|等次)\s*(?:为|是|[：:])\s*[“\"「]?(优秀|良好|合格|不合格|较差|中等|及格|优|良|中|差)"
+    r"(?![\u4e00-\u9fff])"
+)
+_GRADE_OF = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "合格": "中", "中等": "中",
+             "及格": "中", "中": "中", "差": "差", "较差": "差", "不合格": "差"}
+
+
+def _cjk_joined(text: str) -> str:
+    """PDF text layers space out words ("自评为优 秀"): close spaces between CJK."""
+    return re.sub(r"(?<=[\u4e00-\u9fff“”（）：])\s+(?=[\u4e00-\u9fff“”（）：])", "", text)
+
+
+def read_score(text: str) -> float | None:
+    """The self-score a sentence states, None when none or above 100."""
+    text = _cjk_joined(text)
+    for rx in (SCORE, SCORE_BARE):
+        m = rx.search(text)
+        if m and float(m.group(1)) <= 100:
+            return float(m.group(1))
+    return None
+
+
+def read_grade(text: str) -> str | None:
+    """The grade a sentence states (优/良/中/差), None when none."""
+    m = _GRADE.search(_cjk_joined(text))
+    if not m:
+        return None
+    return _GRADE_OF[m.group(1) or m.group(2)]
 
 # --- budget sentences
 
@@ -321,7 +393,8 @@ _KNOWN_WORDS = re.compile(
     r"部门整体支出|整体支出|基本支出|基本经费|项目支出|项目经费|财政拨款|财政资金|年度资金总额|"
     r"资金总额|预算总金额|预算总额|总预算|预算收入|年初预算数|年初预算|调整后预算数|调整后预算|"
     r"全年预算数|全年预算|预算数|预算|全年执行数|执行数|执行|下达资金|下达|批复|安排|实际支出|"
-    r"支出数|支出|决算数|决算|实际完成投资|完成投资|本年度|本年|当年|全年|年度|其中|实际|"
+    r"支出数|支出|决算数|决算|实际完成投资|完成投资|已支付|支付|已使用|使用|本年度|本年|当年|全年|年度|"
+    r"其中|实际|财政|项目|"
     r"部门|整体|该项目|本项目|项目资金|资金|总金额|金额|总额|总计|合计|共计|累计|总|数|为|是|"
     r"达到|达|共|约|的|了|已|计|完成"
 )
@@ -336,9 +409,19 @@ def _kind_of(label: str) -> str | None:
         return "initial"
     if re.search(r"预算|下达|批复", label):
         return "budget"
-    if re.search(r"决算|支出|完成投资", label):
+    if re.search(r"决算|支出|完成投资|支付|使用", label):
         return "executed"
     return None
+
+
+# A named fund with its kind word: "下达…补助资金 2 万元", "衔接资金共下达 105 万元".
+# Read only when every such figure of the report agrees (see _Budget.settle).
+_NAMED_FUND = re.compile(
+    r"(?:下达|批复|安排)[^，。；]{0,60}?(?:资金|经费)(?:共|合计|总计)?为?$"
+    r"|(?:资金|经费)(?:共|合计|总计|已)?(?:下达|批复|安排)(?:资金|经费)?(?:共|合计)?为?$"
+)
+_RUN_IN = re.compile(r"^[\u4e00-\u9fff]{2,16}情况(?:分析)?[：:]\s*")
+_PART_WORDS = re.compile(r"人员|公用|工资|收入|结转|结余|追加|增加|减少|同比|上年|其中")
 
 
 def _amount(value: str, unit: str) -> float:
@@ -350,6 +433,25 @@ class _Budget:
 
     def __init__(self) -> None:
         self.lines: dict[str, dict[str, float]] = {}
+        self.named: list[tuple[str, float, str]] = []  # (kind, 万元, clause) of named funds
+        self.carryover: list[str] = []  # clauses naming a 结转/结余 amount
+
+    def settle(self, warnings: list[str]) -> None:
+        """Take the named-fund figures when they are the whole story, else warn."""
+        if not self.named:
+            return
+        kinds = {k for k, _, _ in self.named}
+        values = {(k, v) for k, v, _ in self.named}
+        clauses = "；".join(dict.fromkeys(c for _, _, c in self.named))
+        total = self.lines.get("total", {})
+        if len(values) != len(kinds):
+            warnings.append(f"资金金额有多个口径，未读取预算数/执行数：{clauses[:120]}")
+        elif self.carryover:
+            warnings.append(f"资金含上年结转，全年预算数不明确，未读取：{clauses[:120]}")
+        else:
+            for kind, value in values:
+                if kind not in total:
+                    self.put("total", kind, value)
 
     def put(self, line: str, kind: str, value: float) -> bool:
         """Record a figure; False when it contradicts one read before."""
@@ -368,7 +470,9 @@ class _Budget:
             if not sentence.strip().startswith("其中"):
                 line = kind = None  # only 其中 continues the sentence before
             for clause in re.split(r"[，,；;]", sentence):
-                line, kind, n, ok = self._read_clause(clause.strip(), line, kind)
+                # a run-in heading is no part of the label ("资金执行情况：2017年…")
+                clause = _RUN_IN.sub("", clause.strip())
+                line, kind, n, ok = self._read_clause(clause, line, kind)
                 read += n
                 understood &= ok
         return read, understood and read > 0
@@ -387,8 +491,14 @@ class _Budget:
         for m in amounts:
             label = clause[start: m.start()]
             start = m.end()
+            if re.search(r"上年|以前年度|年初结转", label):  # carried in, not left over
+                self.carryover.append(clause)
             if not _FILLER.match(_KNOWN_WORDS.sub("", label)):
                 understood = False  # another subject: 人员经费, 调整追加, …
+                fund = _NAMED_FUND.search(label.strip())
+                kind_here = _kind_of(label)
+                if fund and kind_here in ("budget", "executed") and not _PART_WORDS.search(label):
+                    self.named.append((kind_here, _amount(m.group(1), m.group(2)), clause))
                 continue
             label_line = next((code for code, rx in _LINE_WORDS if rx.search(label)), None)
             line = label_line or line or "total"
@@ -437,7 +547,7 @@ _CELL_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(亿元|万元|万|元)?$")
 
 
 def _column_of(text: str) -> str | None:
-    t = re.sub(r"\s", "", text)
+    t = _HEADER_UNIT.sub("", re.sub(r"\s", "", text))
     return next((code for code, rx in _COLUMN_HEADERS if rx.match(t)), None)
 
 
@@ -462,13 +572,29 @@ def _read_table_score(cells: list[Para]) -> float | None:
     return None
 
 
-def _read_budget_table(cells: list[Para], budget: _Budget) -> None:
+_UNIT_DECL = re.compile(r"(?:金额|资金|数额)?单位\s*[：:]\s*(万元|元)(?![\u4e00-\u9fff])")
+_HEADER_UNIT = re.compile(r"[（(](万元|元)[）)]$")
+
+
+def _declared_unit(paras: list[Para]) -> str:
+    """The unit a table declares ("单位：元"), 万元 when none."""
+    for p in paras:
+        m = _UNIT_DECL.search(p.text.replace(" ", ""))
+        if m:
+            return m.group(1)
+    return "万元"
+
+
+def _read_budget_table(cells: list[Para], budget: _Budget, unit: str = "万元") -> None:
     i = 0
     while i < len(cells):
         cols = []
         j = i
+        units: list[str] = []
         while j < len(cells) and _column_of(cells[j].text):
             cols.append(_column_of(cells[j].text))
+            hu = _HEADER_UNIT.search(cells[j].text.replace(" ", ""))
+            units.append(hu.group(1) if hu else unit)
             j += 1
         if not ("budget" in cols and "executed" in cols):
             i = max(j, i + 1)
@@ -487,10 +613,10 @@ def _read_budget_table(cells: list[Para], budget: _Budget) -> None:
                 values.append(cells[m])
                 m += 1
             ok = True
-            for col, cell in zip(cols, values, strict=False):
+            for col, cell_unit, cell in zip(cols, units, values, strict=False):
                 num = _CELL_NUMBER.match(cell.text.replace(" ", ""))
                 if col in ("initial", "budget", "executed") and num:
-                    ok &= budget.put(line, col, _amount(num.group(1), num.group(2) or "万元"))
+                    ok &= budget.put(line, col, _amount(num.group(1), num.group(2) or cell_unit))
                     cell.used = True
                 elif re.fullmatch(r"[—\-/]*", cell.text) or (
                     col == "rate" and re.fullmatch(r"\d+(?:\.\d+)?%", cell.text)
@@ -595,7 +721,7 @@ def _read_phase(body: str) -> Phase | None:
 
 
 _SECTIONS = [
-    ("problems", re.compile(r"存在的?问题")),
+    ("problems", re.compile(r"存在的?问题|偏差原因|偏离.{0,8}原因|未完成(?:的)?原因")),
     ("result_use", re.compile(r"结果应用")),
     ("measures", re.compile(r"改进措施|改进意见|整改措施|改进建议|下一步(?:工作)?(?:计划|打算|措施)")),
 ]
@@ -614,7 +740,11 @@ class _Entry:
 
 
 def parse_text(text: str, source_name: str | None = None) -> Evaluation:
-    """Read a report's text (see module docstring); ReportError if it is none."""
+    """Read a report's text (see module docstring); ReportError if it is none.
+
+    A self-evaluation is never refused for a missing field: an unknown
+    department is ``""``, an unknown year None (the pipeline asks for them).
+    """
     name = source_name or "文本"
     meta, paras = _paragraphs(text)
     whole = meta.get("title", "") + "\n" + "\n".join(p.text for p in paras)
@@ -629,52 +759,90 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
             titles.append(p.text)
             p.used = True
 
+    warnings: list[str] = []
+    stem = tn.normalize_chars(Path(source_name).stem) if source_name else ""
     year = _find_year(titles, paras)
+    if year is None and stem:
+        year = _year_in(stem, bare=True)
+        if year is not None:
+            warnings.append(f"评价年度 {year} 取自文件名，正文未写明")
+    dept_name, parent = _find_department(titles, paras)
+    if not dept_name and stem:
+        dept_name = _dept_from_title(stem) or ""
+        if dept_name:
+            warnings.append(f"单位名称“{dept_name}”取自文件名，正文未写明")
     if year is None:
-        raise ReportError(f"文件 {name} 中没有找到评价年度（如“2022年度”）")
-    dept_name = _find_department(titles, paras)
+        warnings.append("未找到评价年度，需要补充")
     if not dept_name:
-        raise ReportError(f"文件 {name} 中没有找到预算单位名称（标题或“实施单位”栏）")
+        warnings.append("未找到被评价单位的名称，需要补充")
     title = titles[0] if titles else ""
-    scope, project = _find_scope(title, paras)
+    scope, project = _find_scope(title, paras, dept_name)
 
-    ev = Evaluation(department=department_of(dept_name), year=year, scope=scope,
+    department = department_of(dept_name) if dept_name else Department(name="")
+    department.parent = parent
+    ev = Evaluation(department=department, year=year, scope=scope,
                     project=project, source_name=source_name)
     goals: dict[int, Goal] = {}
     budget = _Budget()
     _walk(paras, ev, goals, budget)
     cells = [p for p in paras if p.cell]
-    _read_budget_table(cells, budget)
+    _read_budget_table(cells, budget, _declared_unit(paras))
     if ev.self_score is None:
         ev.self_score = _read_table_score(cells)
+    if ev.self_score is not None:
+        ev.self_grade = None  # a grade is kept only where no score is stated
+    budget.settle(warnings)
     ev.budget = budget.as_lines()
     ev.goals = [goals[n] for n in sorted(goals)]
+    _attach_reasons(ev, paras)
     ev.unparsed = _unparsed(paras)
+    ev.warnings = warnings + ev.warnings
     return ev
 
 
-def _find_year(titles: list[str], paras: list[Para]) -> int | None:
-    for t in titles:
-        m = _YEAR.search(t)
-        if m:
-            return int(m.group(1))
-    for p in paras[:40]:
-        m = re.search(r"(20\d{2})\s*年度", p.text)
-        if m:
-            return int(m.group(1))
-    for p in paras:
-        m = _YEAR.search(p.text)
+_DATE = re.compile(r"20\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+_YEAR_FIELD = re.compile(r"^(?:评价年度|评价年份|年度|所属年度|项目年度)\s*[：:]\s*(20\d{2})(?!\d)")
+
+
+def _year_in(text: str, bare: bool = False) -> int | None:
+    """The first year of a title or file name: ``2022年度``, ``2018绩效…`` (bare)."""
+    m = _YEAR.search(text)
+    if m:
+        return int(m.group(1))
+    if bare:
+        m = re.search(r"(?<!\d)(20\d{2})(?!\d)", text)
         if m:
             return int(m.group(1))
     return None
 
 
-def _find_department(titles: list[str], paras: list[Para]) -> str | None:
+def _find_year(titles: list[str], paras: list[Para]) -> int | None:
     for t in titles:
-        found = _dept_from_title(t)
+        found = _year_in(t, bare=True)
         if found:
             return found
-    best: tuple[int, str, list[Para]] | None = None
+    for i, p in enumerate(paras):
+        m = _YEAR_FIELD.match(p.text.replace(" ", ""))
+        if m:
+            return int(m.group(1))
+        if p.cell and re.fullmatch(r"(?:评价)?年度", p.text):
+            q = next((q for q in paras[i + 1: i + 3] if q.text), None)
+            if q and re.fullmatch(r"20\d{2}\s*年?度?", q.text):
+                return int(q.text[:4])
+    for p in paras[:40]:
+        m = re.search(r"(20\d{2})\s*年度", p.text)
+        if m:
+            return int(m.group(1))
+    for p in paras:  # a date ("2018年6月5日") is when the report was written
+        m = _YEAR.search(_DATE.sub("", p.text))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _find_department(titles: list[str], paras: list[Para]) -> tuple[str, str | None]:
+    """(evaluated unit, its 主管部门 or None): title, labelled fields, signature."""
+    fields: list[tuple[int, str, str, list[Para]]] = []  # rank, label, value, paras
     for i, p in enumerate(paras):
         m = _FIELD_LABEL.match(p.text)
         if not m:
@@ -683,16 +851,49 @@ def _find_department(titles: list[str], paras: list[Para]) -> str | None:
         if not value and p.cell:
             q = next((q for q in paras[i + 1: i + 3] if q.text), None)
             value, held = (q.text, [p, q]) if q else ("", held)
-        if value and _ORG.match(value) and (best is None or _FIELD_RANK[m.group(1)] < best[0]):
-            best = (_FIELD_RANK[m.group(1)], value, held)
-    if best is None:
-        return None
-    for p in best[2]:
-        p.used = True
-    return best[1]
+        value = re.split(r"\s{2,}|\s+(?=\S+[：:])", value)[0].strip() if value else value
+        if value and _ORG.match(value):
+            fields.append((_field_rank(m.group(1)), m.group(1), value, held))
+    fields.sort(key=lambda f: f[0])
+    name = ""
+    for t in titles:
+        found = _dept_from_title(t)
+        if found:
+            name = found
+            break
+    if name:
+        # a field's fuller name of the same unit wins ("前山镇" → "徐闻县前山镇人民政府")
+        fuller = next((f for f in fields if f[0] <= 1 and name in f[2] and f[2] != name), None)
+        if fuller:
+            name = fuller[2]
+            for q in fuller[3]:
+                q.used = True
+    elif fields:
+        name = fields[0][2]
+        for q in fields[0][3]:
+            q.used = True
+    else:
+        name = _signature(paras) or ""
+    parent = next((f[2] for f in fields if f[0] == 2 and f[2] != name), None)
+    if parent and name:
+        for f in fields:
+            if f[2] == parent:
+                for q in f[3]:
+                    q.used = True
+    return name, parent
 
 
-def _find_scope(title: str, paras: list[Para]) -> tuple[str, str]:
+def _signature(paras: list[Para]) -> str | None:
+    """The unit that signs the report: a unit's name just before the closing date."""
+    tail = [p for p in paras if not p.cell and p.text][-6:]
+    for a, b in zip(tail, tail[1:], strict=False):
+        if len(a.text) <= 30 and _ORG.match(a.text) and _DATE.fullmatch(b.text.replace(" ", "")):
+            a.used = b.used = True
+            return a.text
+    return None
+
+
+def _find_scope(title: str, paras: list[Para], dept: str = "") -> tuple[str, str]:
     if "整体" in title or not re.search(r"项目|工程|专项|资金", title):
         return "部门整体", ""
     project = ""
@@ -710,8 +911,14 @@ def _find_scope(title: str, paras: list[Para]) -> tuple[str, str]:
                 break
     if not project:
         t = re.sub(r"（[^（）]*）", " ", title)
-        t = re.sub(r"(?:项目支出)?绩效(?:自评|评价)(?:报告|表|结果).*$", "", t).strip()
+        if dept and t.startswith(dept):  # "海口市秀英区水务局2022年衔接资金项目…"
+            t = _YEAR_AROUND.sub("", t[len(dept):])
+        t = re.sub(r"(?:项目支出)?(?:重点)?(?:绩效)?(?:单位)?(?:自评价?|评价)(?:总结)?(?:报告|表|结果).*$", "", t)
+        t = _YEAR_AROUND.sub("", t.strip()) if dept and title.startswith(dept) else t.strip()
+        t = re.sub(r"(?:重点|绩效)$", "", t)
         project = t.split(" ")[-1] if t else ""
+        if project in ("项目", "项目资金", "项目支出", "资金", "专项资金", "专项"):
+            project = ""  # a report over several projects names none
     return "项目", project
 
 
@@ -794,11 +1001,13 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
 
 def _read_facts(p: Para, ev: Evaluation, budget: _Budget) -> None:
     if ev.self_score is None:
-        m = SCORE.search(p.text)
-        if m and float(m.group(1)) <= 100:
-            ev.self_score = float(m.group(1))
+        score = read_score(p.text)
+        if score is not None:
+            ev.self_score = score
             if len([s for s in re.split(r"[。！？]", p.text) if s.strip()]) == 1:
                 p.used = True
+    if ev.self_score is None and ev.self_grade is None:
+        ev.self_grade = read_grade(p.text)
     _read, understood = budget.read_text(p.body)
     if understood:
         p.used = True
@@ -854,6 +1063,86 @@ def _section(stack: list[_Entry]) -> str | None:
     return None
 
 
+# --- reasons for unmet indicators
+
+# A clause that goes on with the topic of the one before ("第 1 处：因…").
+_CONTINUES = re.compile(r"^(?:第\s*\d+\s*[处项个条点]|其中|因|由于|原因|主要|具体|一是|二是|三是|（\d+）|\d+[、.])")
+
+
+def _core(name: str) -> str:
+    """An indicator's subject: its name without values, units or spaces."""
+    core = re.sub(r"[^\u4e00-\u9fff]", "", _VALUE_IN_NAME.sub("", name))
+    # the measure word is no part of the subject: 化解率 ↔ 化解偏差大
+    return re.sub(r"(?:完成率|达标率|覆盖率|合格率|及时率|满意度|次数|人数|数量|比例|率|数)$", "", core)
+
+
+def _shared_start(core: str, text: str) -> int:
+    """Length of the longest run of ``core``, starting in its first two
+    characters, that ``text`` contains (信访积案化解率 ↔ 信访积案化解偏差大: 6)."""
+    best = 0
+    for start in range(min(2, len(core))):
+        n = best + 1
+        while start + n <= len(core) and core[start: start + n] in text:
+            best = n
+            n += 1
+    return best
+
+
+def _segments(paragraphs: list[str]) -> list[str]:
+    """Topics of free text: clauses split at ；/。, continuations kept together."""
+    out: list[str] = []
+    for para in paragraphs:
+        first = True
+        for piece in re.findall(r"[^；。]+[；。]?", para):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if not first and _CONTINUES.match(piece) and out:
+                out[-1] = out[-1] + piece
+            else:
+                out.append(piece)
+            first = False
+    return [o.rstrip("；") for o in out]
+
+
+def _best_match(segment: str, unmet: list[Indicator]) -> Indicator | None:
+    best, best_n = None, 0
+    compact = re.sub(r"\s", "", segment)
+    for ind in unmet:
+        core = _core(ind.name)
+        need = max(4, -(-len(core) * 3 // 5))  # at least 4 and 60% of the subject
+        n = _shared_start(core, compact)
+        if n >= need and n > best_n:
+            best, best_n = ind, n
+    return best
+
+
+def _attach_reasons(ev: Evaluation, paras: list[Para]) -> None:
+    """Problems and measures that name an unmet indicator become its reason.
+
+    Matching is by the indicator's subject (信访积案化解率 ↔ 信访积案化解;
+    消防隐患整治率 ↔ 消防隐患整改); a text naming no indicator is left alone.
+    """
+    unmet = [i for _, i in ev.indicators if i.met is False and not i.reason]
+    if not unmet:
+        return
+    reasons: dict[int, list[str]] = {}
+    measures: dict[int, list[str]] = {}
+    for texts, into in ((ev.problems, reasons), (ev.measures, measures)):
+        for seg in _segments(texts):
+            ind = _best_match(seg, unmet)
+            if ind is not None:
+                into.setdefault(id(ind), []).append(seg)
+    for ind in unmet:
+        parts = []
+        if reasons.get(id(ind)):
+            parts.append("；".join(reasons[id(ind)]))
+        if measures.get(id(ind)):
+            parts.append("改进措施：" + "；".join(measures[id(ind)]))
+        if parts:
+            ind.reason = "。".join(x.rstrip("。") for x in parts) + "。"
+
+
 def _unparsed(paras: list[Para]) -> list[str]:
     out: list[str] = []
     run: list[str] = []
@@ -880,12 +1169,14 @@ def to_json_dict(ev: Evaluation) -> dict:
     """What ``perfeval parse --json`` prints: amounts in 万元, absent → None / []."""
     return {
         "department": ev.department.name,
+        "parent": ev.department.parent,
         "region": ev.department.region,
         "kind": ev.department.kind,
         "year": ev.year,
         "scope": ev.scope,
         "project": ev.project,
         "self_score": ev.self_score,
+        "self_grade": ev.self_grade,
         "budget": [
             {"line": b.line, "budget": b.budget, "executed": b.executed}
             for b in ev.budget
@@ -897,7 +1188,8 @@ def to_json_dict(ev: Evaluation) -> dict:
                 "name": g.name,
                 "indicators": [
                     {"category": i.category, "name": i.name, "target": i.target,
-                     "actual": i.actual, "met": i.met}
+                     "actual": i.actual, "met": i.met, "weight": i.weight, "score": i.score,
+                     "reason": i.reason}
                     for i in g.indicators
                 ],
             }
@@ -908,6 +1200,7 @@ def to_json_dict(ev: Evaluation) -> dict:
         "result_use": list(ev.result_use),
         "schedule": [{"name": s.name, "start": s.start, "end": s.end} for s in ev.schedule],
         "unparsed": list(ev.unparsed),
+        "warnings": list(ev.warnings),
     }
 
 
@@ -921,9 +1214,11 @@ def summary(ev: Evaluation) -> str:
     extra = "，".join(x for x in (d.region, d.kind) if x)
     lines = [
         f"文件：{ev.source_name or '—'}",
-        f"单位：{d.name}" + (f"（{extra}）" if extra else ""),
-        f"年度：{ev.year}　评价范围：{ev.scope}" + (f"　项目：{ev.project}" if ev.project else ""),
-        f"自评得分：{'—' if ev.self_score is None else f'{ev.self_score:g}'}",
+        f"单位：{d.name or '—'}" + (f"（{extra}）" if extra else ""),
+        *([f"主管部门：{d.parent}"] if d.parent else []),
+        f"年度：{ev.year or '—'}　评价范围：{ev.scope}" + (f"　项目：{ev.project}" if ev.project else ""),
+        f"自评得分：{'—' if ev.self_score is None else f'{ev.self_score:g}'}"
+        + (f"　自评等级：{ev.self_grade}" if ev.self_grade else ""),
     ]
     labels = {"total": "总预算", "basic": "基本支出", "project": "项目支出", "fiscal": "财政拨款",
               "carryover": "上年结转", "other": "其他资金"}
@@ -945,9 +1240,13 @@ def summary(ev: Evaluation) -> str:
         for g, i in unmet:
             lines.append(f"  目标 {g.no} {i.category}「{i.name}」：目标值 {i.target or '—'}，"
                          f"实际 {i.actual or '—'}")
+            if i.reason:
+                lines.append(f"    原因：{i.reason}")
     lines.append(f"存在的问题 {len(ev.problems)} 条，改进措施 {len(ev.measures)} 条，"
                  f"结果应用 {len(ev.result_use)} 条，自评工作安排 {len(ev.schedule)} 个阶段")
     for s in ev.schedule:
         lines.append(f"  {s.name}：{s.start or '—'} 至 {s.end or '—'}")
+    for w in ev.warnings:
+        lines.append(f"注意：{w}")
     lines.append(f"未识别的内容 {len(ev.unparsed)} 段（--json 可查看全文）")
     return "\n".join(lines)
