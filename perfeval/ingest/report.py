@@ -750,7 +750,7 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     whole = meta.get("title", "") + "\n" + "\n".join(p.text for p in paras)
     if not whole.strip():
         raise ReportError(f"文件 {name} 中没有文字")
-    if "绩效" not in whole or not re.search(r"自评|评价|绩效目标", whole):
+    if not _is_self_evaluation(whole):
         raise ReportError(f"文件 {name} 不是绩效自评报告：没有找到“绩效”“自评/评价”等字样")
 
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
@@ -798,6 +798,14 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     ev.unparsed = _unparsed(paras)
     ev.warnings = warnings + ev.warnings
     return ev
+
+
+def _is_self_evaluation(whole: str) -> bool:
+    """绩效 with 自评/评价/绩效目标, or a 自评报告/自评表 about funds ("专项资金项目自评报告")."""
+    if "绩效" in whole and re.search(r"自评|评价|绩效目标", whole):
+        return True
+    return bool(re.search(r"自评(?:价)?(?:报告|表|结果|得分|分)", whole)
+                and re.search(r"资金|预算|支出|项目", whole))
 
 
 _DATE = re.compile(r"20\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
@@ -1072,8 +1080,13 @@ _CONTINUES = re.compile(r"^(?:第\s*\d+\s*[处项个条点]|其中|因|由于|�
 def _core(name: str) -> str:
     """An indicator's subject: its name without values, units or spaces."""
     core = re.sub(r"[^\u4e00-\u9fff]", "", _VALUE_IN_NAME.sub("", name))
-    # the measure word is no part of the subject: 化解率 ↔ 化解偏差大
-    return re.sub(r"(?:完成率|达标率|覆盖率|合格率|及时率|满意度|次数|人数|数量|比例|率|数)$", "", core)
+    # the measure word is no part of the subject (化解率 ↔ 化解偏差大), as long
+    # as a subject of four characters is left (培训覆盖率 → 培训覆盖)
+    for suffix in ("完成率", "达标率", "覆盖率", "合格率", "及时率", "满意度", "次数", "人数", "数量",
+                   "比例", "率", "数"):
+        if core.endswith(suffix) and len(core) - len(suffix) >= 4:
+            return core[: -len(suffix)]
+    return core
 
 
 def _shared_start(core: str, text: str) -> int:
