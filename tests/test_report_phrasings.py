@@ -193,3 +193,51 @@ def test_no_reason_is_invented():
         "扩大培训覆盖面，增设线上课程。", "加强经费保障。")
     ev = parse_text(text)
     assert all(i.reason is None for _, i in ev.indicators)
+
+
+@pytest.mark.parametrize(("sentence", "score"), [
+    ("本次评价总分100分，自评得分95分。", 95),
+    ("本项目总得分为93分。", 93),
+    ("经综合评价，最终得分96.5分，等级为优。", 96.5),
+    ("产出指标总得分为45分。", None),  # a part of the score
+    ("满分100分。", None),
+])
+def test_total_score_phrasings(sentence, score):
+    assert read_score(sentence) == score
+
+
+@pytest.mark.parametrize(("table", "score"), [
+    ("合计 | 100 | 92.5 |", 92.5),
+    ("总分 | 96 |", 96),
+    ("总分 | 100分 |", 100),
+    ("自评得分 | | 94.5 |", 94.5),
+    ("自评总分（分） | 91 |", 91),
+    ("合计 | 100 |", None),  # the 分值 sum alone
+    ("自评得分 | 优 |", None),
+])
+def test_total_score_cells(table, score):
+    assert parse_text(HEAD + "一级指标 | 二级指标 | 分值 | 得分 |\n" + table + "\n").self_score == score
+
+
+def test_budget_labels_with_column_letters_and_pdf_spacing():
+    ev = parse_text(HEAD + "全年预算数（A）200万元，全年执行数（B）180万元。\n\n基本支 出预算 120 万元。")
+    assert (ev.budget_line("total").budget, ev.budget_line("total").executed) == (200, 180)
+    assert ev.budget_line("basic").budget == 120
+
+
+@pytest.mark.parametrize(("title", "dept"), [
+    ("某某县水利局关于2022年度部门整体支出绩效自评情况的报告", "某某县水利局"),
+    ("某某县水利局：2022年度部门整体支出绩效自评报告", "某某县水利局"),
+])
+def test_title_with_guanyu(title, dept):
+    assert parse_text(title + "\n自评得分 90 分。").department.name == dept
+
+
+def test_plain_unit_field():
+    ev = parse_text("部门整体支出绩效自评报告\n单位：某某县审计局\n单位：万元\n2022年度自评得分 90 分。")
+    assert ev.department.name == "某某县审计局"
+
+
+def test_title_over_two_paragraphs():
+    ev = parse_text("2022年度某某县审计局\n部门整体支出绩效自评报告\n一、基本情况\n自评得分 90 分。")
+    assert (ev.department.name, ev.year) == ("某某县审计局", 2022)

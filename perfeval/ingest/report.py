@@ -255,6 +255,9 @@ _FIELD_LABEL = re.compile(
 )
 
 
+_PLAIN_FIELD = re.compile(r"^(单位|部门)\s*[：:]\s*(.+)$")
+
+
 def _field_rank(label: str) -> int:
     """Lower is better: the evaluated unit before its 主管部门, the publisher last."""
     if "实施单位" in label:
@@ -272,6 +275,13 @@ _PROJECT_WORD = re.compile(r"项目|资金|专项|工程|经费|转移支付|补
 _PLACE = re.compile(r"[省市州县区旗镇乡]|^中共")
 
 
+def _head(text: str) -> str:
+    """The unit-name candidate before a title's subject: years, 关于 and colons off."""
+    text = _YEAR_AROUND.sub("", text).strip()
+    text = re.sub(r"(?:关于|对|的|[：:，])+$", "", text).strip()
+    return _YEAR_AROUND.sub("", text).strip()
+
+
 def _dept_from_title(title: str) -> str | None:
     for inner in re.findall(r"（([^（）]*)）", title):
         for part in re.split(r"[，、,\s]+", inner):
@@ -279,14 +289,14 @@ def _dept_from_title(title: str) -> str | None:
                 return part
     m = _DEPT_BEFORE.search(title)
     if m:
-        head = _YEAR_AROUND.sub("", title[: m.start()]).strip()
+        head = _head(title[: m.start()])
         head = head.split(" ")[-1] if head else head
         if _ORG.match(head or ""):
             return head
     # "海口市秀英区水务局2022年衔接资金项目…": the unit, then the year
     y = re.search(r"(?<!\d)20\d{2}(?!\d)", title)
     if y:
-        head = title[: y.start()].strip()
+        head = _head(title[: y.start()])
         head = head.split(" ")[-1] if head else head
         if _ORG.match(head or ""):
             return head
@@ -363,13 +373,29 @@ def _cjk_joined(text: str) -> str:
     return re.sub(r"(?<=[\u4e00-\u9fff“”（）：])\s+(?=[\u4e00-\u9fff“”（）：])", "", text)
 
 
+# "总得分为95分", "最终得分95分": a total, unless a part of the score is
+# named just before it ("产出指标总得分…", "预算执行得分…").
+SCORE_TOTAL = re.compile(
+    r"(?P<before>[^。；]{0,8})(?:总得分|最终得分|综合得分|总分)\s*(?:为|是|[：:])?\s*"
+    r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
+)
+_PART_OF_SCORE = re.compile(r"指标|预算|执行|产出|效益|满意度|分值|目标|权重|满分|共计")
+
+
 def read_score(text: str) -> float | None:
     """The self-score a sentence states, None when none or above 100."""
     text = _cjk_joined(text)
     for rx in (SCORE, SCORE_BARE):
-        m = rx.search(text)
-        if m and float(m.group(1)) <= 100:
-            return float(m.group(1))
+        found = [m for m in rx.finditer(text) if float(m.group(1)) <= 100
+                 and not re.search(r"满分|分值", m.group(0))]
+        # "评价总分100分，自评得分95分": the 100 is the scale, the later one the score
+        if len(found) > 1 and float(found[0].group(1)) == 100:
+            found = found[1:]
+        if found:
+            return float(found[0].group(1))
+    for m in SCORE_TOTAL.finditer(text):
+        if not _PART_OF_SCORE.search(m.group("before")) and float(m.group(2)) <= 100:
+            return float(m.group(2))
     return None
 
 
@@ -398,7 +424,7 @@ _KNOWN_WORDS = re.compile(
     r"部门|整体|该项目|本项目|项目资金|资金|总金额|金额|总额|总计|合计|共计|累计|总|数|为|是|"
     r"达到|达|共|约|的|了|已|计|完成"
 )
-_FILLER = re.compile(r"^[\d\s年度：:、“”（）\-—]*$")
+_FILLER = re.compile(r"^(?:[\d\s年度：:、“”（）\-—]|（[AB](?:/[AB])?）)*$")
 
 
 def _kind_of(label: str) -> str | None:
@@ -463,6 +489,7 @@ class _Budget:
 
     def read_text(self, text: str) -> tuple[int, bool]:
         """(figures read, whole text understood) for one paragraph."""
+        text = _cjk_joined(text)  # "基本支 出" in PDF text layers
         line = kind = None
         read = 0
         understood = True
@@ -556,19 +583,37 @@ def _row_label(text: str) -> str | None:
     return next((code for code, rx in _ROW_LABELS if rx.match(t)), None)
 
 
-_TOTAL_SCORE_LABEL = re.compile(r"^(?:合计|总分|总计|自评得分|自评总分)$")
+_TOTAL_SCORE_LABEL = re.compile(
+    r"^(?:(?P<sum>合计|总计|得分合计)|总分|总得分|自评得分|自评总分|综合得分|自评分|自评得分合计)(?:（分）)?$")
+_CELL_SCORE = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)分?$")
 
 
 def _read_table_score(cells: list[Para]) -> float | None:
-    """A form's total row: ``合计 | 100 | 96`` (分值 then 得分)."""
+    """A form's total row: ``合计 | 100 | 96`` (分值 then 得分), ``总分 | 96``,
+    ``自评得分 | | 96`` (the value in a later cell). A 合计 with one number
+    is only the 分值 sum: no score."""
     texts = [c.text.replace(" ", "") for c in cells]
-    for i, t in enumerate(texts[:-2]):
-        if _TOTAL_SCORE_LABEL.match(t) and texts[i + 1] == "100":
-            m = re.fullmatch(r"\d{1,3}(?:\.\d{1,2})?", texts[i + 2])
-            if m and float(m.group(0)) <= 100:
-                for c in cells[i: i + 3]:
-                    c.used = True
-                return float(m.group(0))
+    for i, t in enumerate(texts):
+        label = _TOTAL_SCORE_LABEL.match(t)
+        if not label:
+            continue
+        following = [(j, texts[j]) for j in range(i + 1, min(i + 5, len(texts))) if texts[j]][:3]
+        numbers: list[tuple[int, float]] = []
+        for j, text in following:
+            m = _CELL_SCORE.match(text)
+            if not m:
+                break
+            numbers.append((j, float(m.group(1))))
+        if len(numbers) >= 2 and numbers[0][1] == 100:
+            j, score = numbers[1]
+        elif len(numbers) == 1 and not label.group("sum"):
+            j, score = numbers[0]
+        else:
+            continue
+        if score <= 100:
+            for c in cells[i: j + 1]:
+                c.used = True
+            return score
     return None
 
 
@@ -754,8 +799,20 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
         raise ReportError(f"文件 {name} 不是绩效自评报告：没有找到“绩效”“自评/评价”等字样")
 
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
-    for p in [p for p in paras if not p.cell][:10]:
-        if _TITLE_PARA.match(p.text):
+    body = [p for p in paras if not p.cell][:10]
+    for k, p in enumerate(body):
+        unit_colon = re.match(r"^([^：]{2,40})：(.+)$", p.text)
+        if _TITLE_PARA.match(p.text) or (
+            unit_colon and _ORG.match(unit_colon.group(1)) and _TITLE_PARA.match(unit_colon.group(2))
+        ):
+            prev = body[k - 1] if k else None
+            # a title over two paragraphs: "2022年度某某局" / "部门整体绩效自评报告"
+            if (prev and not prev.used and _title_like(prev.text) and len(prev.text) <= 40
+                    and "绩效" not in prev.text and re.fullmatch(r"[\u4e00-\u9fff\d （）]+", prev.text)
+                    and not _TITLE_PARA.match(prev.text) and _dept_from_title(p.text) is None
+                    and _dept_from_title(prev.text + p.text)):
+                titles.append(prev.text + p.text)
+                prev.used = True
             titles.append(p.text)
             p.used = True
 
@@ -852,7 +909,7 @@ def _find_department(titles: list[str], paras: list[Para]) -> tuple[str, str | N
     """(evaluated unit, its 主管部门 or None): title, labelled fields, signature."""
     fields: list[tuple[int, str, str, list[Para]]] = []  # rank, label, value, paras
     for i, p in enumerate(paras):
-        m = _FIELD_LABEL.match(p.text)
+        m = _FIELD_LABEL.match(p.text) or _PLAIN_FIELD.match(p.text)
         if not m:
             continue
         value, held = m.group(2).strip(), [p]
