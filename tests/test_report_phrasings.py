@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfeval.ingest.report import parse_text, read_grade, read_score
+from perfeval.ingest.report import ReportError, parse_text, read_grade, read_score
 
 HEAD = "2021年度某某县财政局部门整体绩效自评报告\n"
 
@@ -241,3 +241,25 @@ def test_plain_unit_field():
 def test_title_over_two_paragraphs():
     ev = parse_text("2022年度某某县审计局\n部门整体支出绩效自评报告\n一、基本情况\n自评得分 90 分。")
     assert (ev.department.name, ev.year) == ("某某县审计局", 2022)
+
+
+def test_last_years_score_is_not_this_years():
+    ev = parse_text("2022年度某某县财政局部门整体绩效自评报告\n四、上年度自评结果应用\n"
+                    "上年度自评得分95分，结果已应用。\n2021年度自评得分为93分。")
+    assert ev.self_score is None
+    ev = parse_text("2022年度某某县财政局部门整体绩效自评报告\n上年度自评得分95分。\n本年度自评得分97分。")
+    assert ev.self_score == 97
+
+
+@pytest.mark.parametrize("text", [
+    "某某学院预算绩效管理办法（试行）\n第一条 为加强预算绩效管理，开展绩效自评和评价…",
+    "关于开展2022年度绩效自评工作的通知\n各单位：请于6月底前报送绩效自评报告。",
+])
+def test_policy_documents_are_not_reports(text):
+    with pytest.raises(ReportError, match="不是绩效自评报告"):
+        parse_text(text, "doc.txt")
+
+
+def test_a_notice_titled_with_the_report_is_read():
+    ev = parse_text("关于报送2022年度部门整体绩效自评报告的通知\n某某县财政局：\n自评得分 90 分。")
+    assert ev.year == 2022

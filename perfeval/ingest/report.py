@@ -382,9 +382,34 @@ SCORE_TOTAL = re.compile(
 _PART_OF_SCORE = re.compile(r"指标|预算|执行|产出|效益|满意度|分值|目标|权重|满分|共计")
 
 
-def read_score(text: str) -> float | None:
-    """The self-score a sentence states, None when none or above 100."""
-    text = _cjk_joined(text)
+_OTHER_YEAR = re.compile(r"上年|上一年|去年|以前年度|往年")
+
+
+def _other_year(text: str, year: int | None) -> bool:
+    """Does the sentence speak of another year than the one evaluated?"""
+    if _OTHER_YEAR.search(text):
+        return True
+    years = {int(y) for y in re.findall(r"(?<!\d)(20\d{2})\s*年", text)}
+    return bool(year and years and year not in years)
+
+
+def read_score(text: str, year: int | None = None) -> float | None:
+    """The self-score a sentence states, None when none or above 100.
+
+    Sentences about another year's score (上年度自评得分…, 2021年度自评得分…
+    in a 2022 report) are not this year's score.
+    """
+    sentences = [t for t in re.split(r"(?<=[。！？；])", _cjk_joined(text)) if t.strip()]
+    for sentence in sentences:
+        if _other_year(sentence, year):
+            continue
+        score = _score_in(sentence)
+        if score is not None:
+            return score
+    return None
+
+
+def _score_in(text: str) -> float | None:
     for rx in (SCORE, SCORE_BARE):
         found = [m for m in rx.finditer(text) if float(m.group(1)) <= 100
                  and not re.search(r"满分|分值", m.group(0))]
@@ -795,6 +820,12 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     whole = meta.get("title", "") + "\n" + "\n".join(p.text for p in paras)
     if not whole.strip():
         raise ReportError(f"文件 {name} 中没有文字")
+    heading = next((p.text for p in paras[:6] if not p.cell and _title_like(p.text)), "")
+    for t in [meta.get("title", ""), heading]:
+        t = re.sub(r"[（(]试行[）)]$", "", tn.normalize_chars(t))
+        if re.search(r"(?:办法|细则|通知|意见|规定|指引|制度|方案|指南|规程)$", t) and not re.search(
+                r"(?:自评|评价)(?:总结)?(?:报告|表|结果|情况)", t):
+            raise ReportError(f"文件 {name} 是“{t}”，不是绩效自评报告")
     if not _is_self_evaluation(whole):
         raise ReportError(f"文件 {name} 不是绩效自评报告：没有找到“绩效”“自评/评价”等字样")
 
@@ -1066,13 +1097,15 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
 
 def _read_facts(p: Para, ev: Evaluation, budget: _Budget) -> None:
     if ev.self_score is None:
-        score = read_score(p.text)
+        score = read_score(p.text, ev.year)
         if score is not None:
             ev.self_score = score
             if len([s for s in re.split(r"[。！？]", p.text) if s.strip()]) == 1:
                 p.used = True
     if ev.self_score is None and ev.self_grade is None:
-        ev.self_grade = read_grade(p.text)
+        grade = read_grade(p.text)
+        if grade and not _other_year(p.text, ev.year):
+            ev.self_grade = grade
     _read, understood = budget.read_text(p.body)
     if understood:
         p.used = True
