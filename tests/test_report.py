@@ -389,10 +389,15 @@ def test_budget_in_yuan_and_plain_phrasing():
     assert ev.unparsed == []
 
 
-def test_conflicting_budget_figures_keep_the_first_and_the_text():
+def test_conflicting_budget_figures_are_left_and_said():
+    # two values for one figure: a report over several projects, or a typo
     ev = parse_text(HEAD + "总预算为100万元。\n\n总预算为120万元。")
-    assert ev.budget_line("total").budget == 100
+    assert ev.budget_line("total") is None or ev.budget_line("total").budget is None
     assert "总预算为120万元。" in ev.unparsed
+    assert any("100、120" in w and "未读取" in w for w in ev.warnings)
+    # the same figure restated with rounding is one figure
+    ev = parse_text(HEAD + "总预算为5431.28万元。\n\n总预算为5431.3万元。")
+    assert ev.budget_line("total").budget == 5431.28
 
 
 def test_indicators_need_a_category_heading():

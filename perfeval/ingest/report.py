@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import (
+    BUDGET_LINES,
     BudgetLine,
     Department,
     Evaluation,
@@ -465,6 +466,8 @@ def _kind_of(label: str) -> str | None:
     return None
 
 
+_KIND_LABELS = {"budget": "预算数", "executed": "执行数", "initial": "年初预算数"}
+
 # A named fund with its kind word: "下达…补助资金 2 万元", "衔接资金共下达 105 万元".
 # Read only when every such figure of the report agrees (see _Budget.settle).
 _NAMED_FUND = re.compile(
@@ -486,9 +489,15 @@ class _Budget:
         self.lines: dict[str, dict[str, float]] = {}
         self.named: list[tuple[str, float, str]] = []  # (kind, 万元, clause) of named funds
         self.carryover: list[str] = []  # clauses naming a 结转/结余 amount
+        self.conflicts: dict[tuple[str, str], list[float]] = {}
 
     def settle(self, warnings: list[str]) -> None:
-        """Take the named-fund figures when they are the whole story, else warn."""
+        """Drop figures stated twice with different values; take the
+        named-fund figures when they are the whole story; warn of both."""
+        for (line, kind), values in self.conflicts.items():
+            self.lines[line].pop(kind, None)
+            shown = "、".join(f"{v:g}" for v in dict.fromkeys(values))
+            warnings.append(f"{BUDGET_LINES[line]}的{_KIND_LABELS[kind]}出现不同数额（{shown} 万元），未读取")
         if not self.named:
             return
         kinds = {k for k, _, _ in self.named}
@@ -505,10 +514,14 @@ class _Budget:
                     self.put("total", kind, value)
 
     def put(self, line: str, kind: str, value: float) -> bool:
-        """Record a figure; False when it contradicts one read before."""
+        """Record a figure; False when it contradicts one read before (a
+        report over several projects, or a typo: settle() drops both)."""
         slot = self.lines.setdefault(line, {})
         if kind in slot:
-            return abs(slot[kind] - value) < 0.005
+            same = abs(slot[kind] - value) <= max(0.01, 0.0005 * abs(slot[kind]))  # rounding
+            if not same:
+                self.conflicts.setdefault((line, kind), [slot[kind]]).append(value)
+            return same
         slot[kind] = value
         return True
 
@@ -679,7 +692,8 @@ def _read_budget_table(cells: list[Para], budget: _Budget, unit: str = "万元")
                 continue
             values = []
             m = k + 1
-            while m < len(cells) and len(values) < len(cols) and _row_label(cells[m].text) is None:
+            while (m < len(cells) and len(values) < len(cols) and _row_label(cells[m].text) is None
+                   and not _TABLE_END.match(cells[m].text.replace(" ", ""))):
                 values.append(cells[m])
                 m += 1
             ok = True
