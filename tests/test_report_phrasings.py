@@ -263,3 +263,42 @@ def test_policy_documents_are_not_reports(text):
 def test_a_notice_titled_with_the_report_is_read():
     ev = parse_text("关于报送2022年度部门整体绩效自评报告的通知\n某某县财政局：\n自评得分 90 分。")
     assert ev.year == 2022
+
+
+def test_indicator_fields_and_points_in_sentences():
+    text = HEAD + "\n".join([
+        "目标 1：干部培训",
+        "（1）产出指标（50分）",
+        "培训人次，年初目标值：100人次，实际完成值：120人次，完成年初目标，分值10分，得分10分。",
+        "培训合格率（年初目标值：≥95%）。培训合格率为 90%，未完成年初目标，分值10分，得分8分。",
+        "（2）满意度指标",
+        "学员满意度，年度指标值：≥90%，实际完成值：96%。",
+    ])
+    [goal] = parse_text(text).goals
+    got = [(i.category, i.name, i.target, i.actual, i.met, i.weight, i.score) for i in goal.indicators]
+    assert got == [
+        ("产出", "培训人次", "100人次", "120人次", True, 10, 10),
+        ("产出", "培训合格率", "≥95%", "90%", False, 10, 8),
+        ("满意度", "学员满意度", "≥90%", "96%", None, None, None),
+    ]
+
+
+def test_points_that_contradict_are_not_kept():
+    text = HEAD + "（1）产出指标\n培训人次（年初目标值：100人次）。培训120人次，分值5分，得分10分。"
+    [ind] = parse_text(text).goals[0].indicators
+    assert (ind.weight, ind.score) == (None, None)
+
+
+@pytest.mark.parametrize("tail", [
+    "某某县民政局\n2021年3月5日",
+    "某某县民政局（盖章）\n2021 年 3 月 5 日",
+    "某某县民政局 2021年3月5日",
+])
+def test_signature_families(tail):
+    ev = parse_text("专项资金项目自评报告\n2020年度自评分为 95 分。\n" + tail)
+    assert (ev.department.name, ev.year) == ("某某县民政局", 2020)
+
+
+def test_attachment_prefix_in_title():
+    ev = parse_text("附件2：某某市某某区农林水务局2022年度项目支出绩效自评报告\n自评得分 90 分。")
+    assert (ev.department.name, ev.year) == ("某某市某某区农林水务局", 2022)

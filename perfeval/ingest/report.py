@@ -278,7 +278,7 @@ _PLACE = re.compile(r"[省市州县区旗镇乡]|^中共")
 
 def _head(text: str) -> str:
     """The unit-name candidate before a title's subject: years, 关于 and colons off."""
-    text = _YEAR_AROUND.sub("", text).strip()
+    text = re.sub(r"^附件\s*\d*\s*[：:]?\s*", "", _YEAR_AROUND.sub("", text).strip())
     text = re.sub(r"(?:关于|对|的|[：:，])+$", "", text).strip()
     return _YEAR_AROUND.sub("", text).strip()
 
@@ -723,8 +723,28 @@ _CATEGORY_WORDS = {
 }
 _CATEGORY = re.compile(
     r"^(?:（\d{1,2}）\s*)?(服务对象满意度|满意度|产出|效益|成本|数量|质量|时效|经济效益|社会效益|"
-    r"生态效益|可持续影响)指标(?:完成情况)?(?:分析)?[。：]?$"
+    r"生态效益|可持续影响)指标(?:完成情况)?(?:分析)?(?:（[^（）]{0,20}分[^（）]{0,12}）)?[。：]?$"
 )
+# "培训人次，年初目标值：100人次，实际完成值：120人次，完成年初目标。"
+_INDICATOR_FIELDS = re.compile(
+    r"^(?:指标\s*\d+\s*[：:]\s*)?(?P<name>[^，。：；（]{2,40}?)\s*[，：；]\s*"
+    r"(?:年初|年度|预期)?(?:目标值|指标值)\s*[：为]?\s*(?P<target>[^，。；]+?)\s*[，；]\s*"
+    r"(?:全年)?(?:实际完成值|实际完成|完成值|实际值)\s*[：为]?\s*(?P<actual>[^，。；]+?)\s*"
+    r"(?:[，；。]\s*(?P<rest>.*))?$"
+)
+_WEIGHT_IN = re.compile(r"(?:分值|权重|满分)\s*(?:为|是|[：:])?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分")
+_SCORE_IN = re.compile(r"(?<!自评)(?<!总)得分\s*(?:为|是|[：:])?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分")
+
+
+def _read_points(ind: Indicator, sentence: str) -> None:
+    """分值/得分 stated in the indicator's sentence: "分值10分，得分9分"."""
+    w = _WEIGHT_IN.search(sentence)
+    sc = _SCORE_IN.search(sentence)
+    weight = float(w.group(1)) if w else None
+    score = float(sc.group(1)) if sc else None
+    if weight is not None and score is not None and score > weight:
+        return  # one of them is misread: keep neither
+    ind.weight, ind.score = weight, score
 _INDICATOR = re.compile(
     r"^(?P<name>[^。（]*(?:（[^（）。]*）[^。（]*)*?)\s*"
     r"（(?:年初|年度|预期)?(?:目标值|指标值|目标)\s*[：为]?\s*(?P<target>[^（）]*)）"
@@ -753,7 +773,17 @@ def _read_indicator(
     """(indicator, its sentence) of an item paragraph; (None, '') when it is none."""
     m = _INDICATOR.match(body)
     if not m or not m.group("name").strip() or len(m.group("name")) > 60:
-        return None, ""
+        f = _INDICATOR_FIELDS.match(body)
+        if not f or not re.search(r"\d|完成|达到|有效|明显|提升|提高", f.group("actual")):
+            return None, ""
+        rest = f.group("rest") or ""
+        ind = Indicator(category=category, name=f.group("name").strip(),
+                        target=_compact(f.group("target")), actual=_compact(f.group("actual")),
+                        subcategory=subcategory, source_text=body)
+        ind.met = (None if _PARTLY.search(rest) else False if _UNMET.search(rest)
+                   else True if _MET.search(rest) else None)
+        _read_points(ind, rest)
+        return ind, rest or body
     name = m.group("name").strip()
     target = _compact(m.group("target")) or None
     in_name = _VALUE_IN_NAME.search(name)
@@ -763,6 +793,7 @@ def _read_indicator(
     ind = Indicator(category=category, name=name, target=target, subcategory=subcategory,
                     source_text=body)
     _read_outcome(ind, sentence)
+    _read_points(ind, sentence)
     return ind, sentence
 
 
@@ -846,8 +877,9 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
     body = [p for p in paras if not p.cell][:10]
     for k, p in enumerate(body):
-        unit_colon = re.match(r"^([^：]{2,40})：(.+)$", p.text)
-        if _TITLE_PARA.match(p.text) or (
+        text = re.sub(r"^附件\s*\d*\s*[：:]\s*", "", p.text)  # "附件2：…报告"
+        unit_colon = re.match(r"^([^：]{2,40})：(.+)$", text)
+        if _TITLE_PARA.match(text) or (
             unit_colon and _ORG.match(unit_colon.group(1)) and _TITLE_PARA.match(unit_colon.group(2))
         ):
             prev = body[k - 1] if k else None
@@ -858,7 +890,7 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
                     and _dept_from_title(prev.text + p.text)):
                 titles.append(prev.text + p.text)
                 prev.used = True
-            titles.append(p.text)
+            titles.append(text)
             p.used = True
 
     warnings: list[str] = []
@@ -995,11 +1027,17 @@ def _find_department(titles: list[str], paras: list[Para]) -> tuple[str, str | N
 
 def _signature(paras: list[Para]) -> str | None:
     """The unit that signs the report: a unit's name just before the closing date."""
-    tail = [p for p in paras if not p.cell and p.text][-6:]
+    tail = [p for p in paras if not p.cell and p.text][-10:]
     for a, b in zip(tail, tail[1:], strict=False):
-        if len(a.text) <= 30 and _ORG.match(a.text) and _DATE.fullmatch(b.text.replace(" ", "")):
+        org = re.sub(r"[（(](?:盖章|公章|签章)[）)]$", "", a.text).strip()
+        if len(org) <= 30 and _ORG.match(org) and _DATE.fullmatch(b.text.replace(" ", "")):
             a.used = b.used = True
-            return a.text
+            return org
+    for a in tail:  # "某某县民政局 2021年3月5日" on one line
+        m = re.fullmatch(r"(\S{3,30}?)\s*" + _DATE.pattern, a.text)
+        if m and _ORG.match(m.group(1)):
+            a.used = True
+            return m.group(1)
     return None
 
 
