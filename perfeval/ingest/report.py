@@ -797,11 +797,26 @@ def _read_indicator(
     return ind, sentence
 
 
+_AFTER_NAME = re.compile(rf"\s*(?:为|达到了?|达|是|[：:])?\s*({_VALUE})")
+
+
+def _after(core: str, sentence: str) -> re.Match | None:
+    """The value right after the first mention of ``core`` that has one
+    (one compiled pattern, not one per indicator name)."""
+    start = sentence.find(core)
+    while start >= 0:
+        m = _AFTER_NAME.match(sentence, start + len(core))
+        if m:
+            return m
+        start = sentence.find(core, start + 1)
+    return None
+
+
 def _read_outcome(ind: Indicator, sentence: str) -> None:
     core = _VALUE_IN_NAME.sub("", ind.name).strip()
     actual = None
     if core:
-        m = re.search(re.escape(core) + rf"\s*(?:为|达到了?|达|是|[：:])?\s*({_VALUE})", sentence)
+        m = _after(core, sentence)
         if m and re.search(r"\d", m.group(1)):
             actual = _compact(m.group(1))
     if actual is None and ind.target:
