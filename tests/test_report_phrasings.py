@@ -302,3 +302,8 @@ def test_signature_families(tail):
 def test_attachment_prefix_in_title():
     ev = parse_text("附件2：某某市某某区农林水务局2022年度项目支出绩效自评报告\n自评得分 90 分。")
     assert (ev.department.name, ev.year) == ("某某市某某区农林水务局", 2022)
+
+
+def test_two_fields_on_one_line():
+    ev = parse_text("项目支出绩效自评报告\n主管部门：某某县教育局 实施单位：某某县第一中学\n2022年度自评得分 92 分。")
+    assert (ev.department.name, ev.department.parent) == ("某某县第一中学", "某某县教育局")

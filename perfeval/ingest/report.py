@@ -245,13 +245,14 @@ _TITLE_PARA = re.compile(r"^[^：>/|]{4,80}?绩效.{0,20}(?:报告|结果|自评
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _ORG_SUFFIX = (
     r"(?:办事处|人民政府|政府|街道|局|委员会|委|办公室|办|政协|人大|常委会|联合会|妇联|团委|工会|"
-    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|医院|部|厅|处|社|协会|镇|乡)"
+    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|中学|小学|幼儿园|医院|部|厅|处|社|"
+    r"协会|镇|乡)"
 )
 _ORG = re.compile(rf"^[\u4e00-\u9fff（）]{{2,40}}?{_ORG_SUFFIX}$")
 _DEPT_BEFORE = re.compile(r"部门（单位）|单位整体|部门整体|整体支出|项目支出|部门预算|预算项目|绩效")
 _FIELD_LABEL = re.compile(
     r"^(项目实施单位|实施单位|单位名称|部门名称|部门（单位）名称|单位（部门）名称|预算单位|预算部门"
-    r"(?:（单位）|单位)?|填报单位|评价单位|项目单位|项目主管部门|县级主管部门|主管部门|发文单位|发布机构)"
+    r"(?:（单位）|单位)?|填报单位|评价单位|项目单位|项目主管部门|县级主管部门|主管部门(?:（单位）)?|发文单位|发布机构)"
     r"(?:（(?:盖章|公章|签章)）)?\s*[：:]?\s*(.*)$"
 )
 
@@ -331,7 +332,7 @@ KIND_RULES = [
     ("群团", re.compile(r"妇联|妇女联合会|共青团|团委|团[区县市]委|工会|残联|残疾人联合会|科协|"
                       r"科学技术协会|工商联|工商业联合会|侨联|文联|红十字会")),
     ("委局", re.compile(r"(?:局|委|委员会|厅|办|办公室|部)$")),
-    ("事业单位", re.compile(r"(?:中心|院|所|站|队|馆|学校|医院)$")),
+    ("事业单位", re.compile(r"(?:中心|院|所|站|队|馆|学校|中学|小学|幼儿园|医院)$")),
 ]
 
 
@@ -1001,16 +1002,19 @@ def _find_department(titles: list[str], paras: list[Para]) -> tuple[str, str | N
     """(evaluated unit, its 主管部门 or None): title, labelled fields, signature."""
     fields: list[tuple[int, str, str, list[Para]]] = []  # rank, label, value, paras
     for i, p in enumerate(paras):
-        m = _FIELD_LABEL.match(p.text) or _PLAIN_FIELD.match(p.text)
-        if not m:
-            continue
-        value, held = m.group(2).strip(), [p]
-        if not value and p.cell:
-            q = next((q for q in paras[i + 1: i + 3] if q.text), None)
-            value, held = (q.text, [p, q]) if q else ("", held)
-        value = re.split(r"\s{2,}|\s+(?=\S+[：:])", value)[0].strip() if value else value
-        if value and _ORG.match(value):
-            fields.append((_field_rank(m.group(1)), m.group(1), value, held))
+        # "主管部门：某某局 实施单位：某某中心" holds two fields
+        parts = [p.text] if p.cell else re.split(r"\s+(?=[\u4e00-\u9fff（）]{2,14}[：:])", p.text)
+        for part in parts:
+            m = _FIELD_LABEL.match(part) or _PLAIN_FIELD.match(part)
+            if not m:
+                continue
+            value, held = m.group(2).strip(), [p]
+            if not value and p.cell:
+                q = next((q for q in paras[i + 1: i + 3] if q.text), None)
+                value, held = (q.text, [p, q]) if q else ("", held)
+            value = re.split(r"\s{2,}|\s+(?=\S+[：:])", value)[0].strip() if value else value
+            if value and _ORG.match(value):
+                fields.append((_field_rank(m.group(1)), m.group(1), value, held))
     fields.sort(key=lambda f: f[0])
     name = ""
     for t in titles:
