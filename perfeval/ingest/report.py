@@ -15,41 +15,69 @@ Most units publish their 预算绩效自评 as a narrative report. Reading one g
    paragraph (or table cell) no rule understood is kept in
    ``Evaluation.unparsed``. Headings themselves are structure, not content.
 
-Rules (each a family of phrasings, not one file's wording):
+Rules (each a family of phrasings, not one file's wording). A self-evaluation
+is never refused for a missing field: the department is "" and the year None
+while unknown (the pipeline asks for them), and ``Evaluation.warnings`` says in
+Chinese what was left empty and why. Only a text that is no self-evaluation is
+refused (no 绩效…自评/评价, or a policy document: …办法/通知/意见).
 
 - title: a web copy's ``title:`` line, else the first short paragraph naming
-  绩效 and 报告/结果/自评表. Year: the first ``20xx年`` of the title.
-- department: from the title (the text before 部门整体/项目支出/…绩效, or a
-  parenthesised unit name), else from a labelled field (实施单位, 单位名称,
-  主管部门, 发文单位). Region: the county-level part of the name (硚口区,
-  牟定县), else the city (鄂州市). Kind, first rule that matches:
+  绩效 and 报告/结果/自评表 (also after ``附件N：`` or ``某某局：``, or over two
+  paragraphs: ``2022年度某某局`` / ``部门整体绩效自评报告``).
+- year: the title's first year (``2022年度``, or a bare ``2018`` in a title),
+  a 评价年度 field, the first ``20xx年度`` of the body, any ``20xx年`` that is
+  not a date (a date is when the report was written), then the file name.
+- department: from the title (a parenthesised unit; the text before
+  部门整体/项目支出/…/绩效 or before the year, 关于 and years stripped; the
+  longest unit-like prefix naming a place before the project words), a
+  labelled field's fuller name of it winning; else a labelled field
+  (实施单位 first, then 单位名称/部门（单位）名称/评价单位/填报单位/…/部门：,
+  then 主管部门, then 发文单位/发布机构); else the unit signing the report
+  above its date; else the file name. ``Department.parent`` is the 主管部门
+  field when it names another unit. Region: the county-level part of the name
+  (硚口区, 牟定县), else the city (鄂州市). Kind, first rule that matches:
   街道办事处/街道 → 街道; 镇/乡(人民政府) → 乡镇; 政协/人大 → 人大政协;
   妇联/妇女联合会/共青团/团委/工会/残联/科协/工商联/侨联/文联/红十字会 → 群团;
   a name ending in 局/委/委员会/厅/办/办公室/部 → 委局;
-  ending in 中心/院/所/站/队/馆/学校/医院 → 事业单位; else unknown.
+  ending in 中心/院/所/站/队/馆/学校/中学/小学/幼儿园/医院 → 事业单位; else unknown.
 - scope: 部门整体 when the title says 整体, 项目 when it names a 项目/工程/专项
-  /资金, else 部门整体; the project name from a 项目名称 field or the title.
-- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果)… N 分, N ≤ 100;
-  in a flattened form, a total row ``合计 | 100 | N``.
+  /资金, else 部门整体; the project name from a 项目名称 field or the title
+  (the unit and year in front of it removed; none for a report over projects).
+- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果) N 分, 自评分为 N 分,
+  自评总分（分）N / 自评总分：N (no 分), 总得分/最终得分 N 分 (not a part's
+  得分); N ≤ 100, the 100 of "总分100分，自评得分95分" being the scale;
+  sentences about another year (上年度…, 2021年度… in a 2022 report) skipped.
+  In a flattened form: ``合计 | 100 | N``, ``总分 | N``, ``自评得分 | | N``.
+- self-grade, only where no score is stated: 自评为优秀 / 评价等级为“良” /
+  自评结果：合格 → 优/良/中/差 (合格, 中等 → 中; 不合格, 较差 → 差).
 - budget: every clause ``label amount`` (amount in 元/万元/亿元, read as 万元)
   whose label is only budget words: the line (基本支出 → basic, 项目支出 →
   project, 总预算/预算总额/整体支出/… → total, 财政拨款 → fiscal) and the kind
-  (执行/决算/支出/完成投资 → executed; 年初预算 → initial; 预算/下达/批复 →
-  budget) carry over to the next clause of the paragraph when it omits them
-  (``基本支出预算总额为 X 万元，实际执行总额为 Y 万元``). A label with other
-  words (人员经费, 调整追加, 同比增加) is not a budget line and is skipped.
-  The first figure wins; a different later one leaves its paragraph unparsed.
-  Flattened budget tables (年初预算数 | 全年预算数 | 全年执行数 …) are read
-  by column.
-- goals: ``(年度)目标 N：名称``; indicators: a paragraph ``名称（年初目标值：X）
-  句子`` under a category heading ``（1）产出指标…``. A number in the name
-  (``消防隐患整治率 99%``) is the target when the stated one has none. The
-  actual is the value the sentence gives after the name (``整治率为 70%``),
-  else the only value in the sentence with the target's unit, else None. Met
-  as the sentence states it (完成/未完成…目标; 基本/部分完成 → None). Indicators met
-  outside any goal go to goal 0 (name '').
+  (执行/决算/支出/支付/使用/完成投资 → executed; 年初预算 → initial; 预算/下达/
+  批复 → budget) carry over to the next clause of the paragraph when it omits
+  them (``基本支出预算总额为 X 万元，实际执行总额为 Y 万元``). A label with other
+  words (人员经费, 调整追加, 收入, 到位, 总投资) is not a budget line and is
+  skipped. A named fund with its kind word (``下达…补助资金 2 万元``,
+  ``衔接资金共下达 105 万元``) is read only when all such figures agree and no
+  carry-over (上年结转) is stated. A figure stated twice with different values
+  is dropped (a report over several projects). Flattened budget tables
+  (年初预算数 | 全年预算数 | 全年执行数 …) are read by column, in 元 where a
+  header or ``单位：元`` says so. Every figure left out is named in warnings.
+- goals: ``(年度)目标 N：名称``; indicators under a category heading
+  ``（1）产出指标…（50分）``: ``名称（年初目标值：X）句子`` or ``名称，目标值：X，
+  实际完成值：Y``. A number in the name (``消防隐患整治率 99%``) is the target
+  when the stated one has none. The actual is the value the sentence gives
+  after the name (``整治率为 70%``), else the only value in the sentence with
+  the target's unit, else None. Met as the sentence states it (完成/未完成…
+  目标; 基本/部分完成 → None); 分值/得分 where the sentence gives both
+  consistently. Indicators met outside any goal go to goal 0 (name '').
 - problems / measures / result use: the content paragraphs of the sections
-  whose heading names 存在的问题 / 改进措施 / 结果应用.
+  whose heading names 存在的问题（偏差原因, 未完成原因）/ 改进措施 / 结果应用.
+- reasons: a problem clause (split at ；/。, ``第 1 处：因…`` kept with its
+  topic) naming an unmet indicator by its subject (four or more leading
+  characters of the name without its measure word: 信访积案化解率 ↔
+  信访积案化解, 消防隐患整治率 ↔ 消防隐患整改) becomes its reason, a measure
+  naming it is appended as ``改进措施：…``. Nothing is attached by position.
 - schedule: ``名称阶段（6月5日至6月9日）`` anywhere.
 """
 
