@@ -307,3 +307,17 @@ def test_attachment_prefix_in_title():
 def test_two_fields_on_one_line():
     ev = parse_text("项目支出绩效自评报告\n主管部门：某某县教育局 实施单位：某某县第一中学\n2022年度自评得分 92 分。")
     assert (ev.department.name, ev.department.parent) == ("某某县第一中学", "某某县教育局")
+
+
+def test_budget_with_the_unit_as_subject():
+    ev = parse_text(HEAD + "2022年度，我局部门整体支出预算数为1,234.56万元，实际支出1,200.00万元，"
+                    "预算执行率97.2%。其中基本支出预算数为800万元，实际支出790万元；"
+                    "项目支出预算数为434.56万元，实际支出410万元。")
+    got = {b.line: (b.budget, b.executed) for b in ev.budget}
+    assert got == {"total": (1234.56, 1200), "basic": (800, 790), "project": (434.56, 410)}
+
+
+def test_received_is_not_executed():
+    ev = parse_text(HEAD + "本项目预算安排50万元，实际到位50万元，实际支出45万元。")
+    total = ev.budget_line("total")
+    assert (total.budget, total.executed) == (50, 45)
