@@ -141,3 +141,29 @@ def test_text_cut_anywhere_gives_a_result_or_report_error(name, data):
         read_report(Path(name), chopped.encode("utf-8"))
     except ReportError:
         pass
+
+
+NARRATIVE = [p for p in FIXTURES if not p.stem.endswith("-table")]
+
+
+@pytest.mark.parametrize("path", NARRATIVE, ids=[p.stem for p in NARRATIVE])
+def test_the_body_alone_names_unit_year_and_scope(path):
+    # as a .docx or .pdf of the same report comes: no web page title line
+    want = _expected(path)
+    lines = path.read_text("utf-8").splitlines()
+    body = "\n".join(ln for ln in lines if not ln.startswith(("source:", "title:")))
+    ev = read_report(Path("report.txt"), body.encode("utf-8"))
+    expected = want.get("body_only", want)
+    assert (ev.department.name, ev.year, ev.scope) == (
+        expected["department"], expected["year"], expected["scope"])
+    assert ev.self_score == want["self_score"] and ev.self_grade == want["self_grade"]
+
+
+NOT_REPORTS = sorted((REPORTS / "not").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", NOT_REPORTS, ids=[p.stem for p in NOT_REPORTS])
+def test_real_policy_documents_are_refused(path):
+    with pytest.raises(ReportError, match="不是绩效自评报告") as err:
+        read_report(path)
+    assert path.name in str(err.value)

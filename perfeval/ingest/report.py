@@ -269,8 +269,13 @@ def _title_like(text: str) -> bool:
 _TITLE = re.compile(r"绩效.{0,20}(报告|结果|自评表|评价表)")
 # A title paragraph ends with its title words (and perhaps a parenthesis);
 # breadcrumbs ("首页 > … > …报告") and field lines ("来源：") are not titles.
-_TITLE_PARA = re.compile(r"^[^：>/|]{4,80}?绩效.{0,20}(?:报告|结果|自评表|评价表)(?:（[^（）]*）)?$")
+_TITLE_PARA = re.compile(
+    r"^[^：>/|]{4,80}?(?:绩效.{0,20}(?:报告|结果|自评表|评价表)|自评价?(?:总结)?(?:报告|表|结果))"
+    r"(?:（[^（）]*）)?$")
 _YEAR = re.compile(r"(20\d{2})\s*年")
+_LEADING_TITLE = re.compile(
+    r"^([^：>/|。，]{4,60}?绩效[^：>/|。，]{0,16}?(?:报告|结果|自评表|评价表))"
+    r"(?:\s+(?=\S)|(?=为|根据|按照|现将|一、))")
 _ORG_SUFFIX = (
     r"(?:办事处|人民政府|政府|街道|局|委员会|委|办公室|办|政协|人大|常委会|联合会|妇联|团委|工会|"
     r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|中学|小学|幼儿园|医院|部|厅|处|社|"
@@ -281,7 +286,7 @@ _DEPT_BEFORE = re.compile(r"部门（单位）|单位整体|部门整体|整体�
 _FIELD_LABEL = re.compile(
     r"^(项目实施单位|实施单位|单位名称|部门名称|部门（单位）名称|单位（部门）名称|预算单位|预算部门"
     r"(?:（单位）|单位)?|填报单位|评价单位|项目单位|项目主管部门|县级主管部门|主管部门(?:（单位）)?|发文单位|发布机构)"
-    r"(?:（(?:盖章|公章|签章)）)?\s*[：:]?\s*(.*)$"
+    r"\s*(?:（(?:盖章|公章|签章)）)?\s*[：:]?\s*(.*)$"
 )
 
 
@@ -920,9 +925,15 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
         raise ReportError(f"文件 {name} 不是绩效自评报告：没有找到“绩效”“自评/评价”等字样")
 
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
-    body = [p for p in paras if not p.cell][:10]
+    body = [p for p in paras if p.text][:12]
     for k, p in enumerate(body):
-        text = re.sub(r"^附件\s*\d*\s*[：:]\s*", "", p.text)  # "附件2：…报告"
+        text = re.sub(r"^附件\s*\d*\s*[：:]?\s*", "", p.text)  # "附件2：…报告"
+        text = re.sub(r"\.(?:pdf|docx?|wps|txt)$", "", text, flags=re.IGNORECASE)  # a file name shown as title
+        lead = _LEADING_TITLE.match(text) if not p.cell else None
+        if lead and not _TITLE_PARA.match(text):
+            # a PDF text layer joined into one paragraph: "…绩效自评报告 一、基本情况…"
+            titles.append(lead.group(1))
+            continue
         unit_colon = re.match(r"^([^：]{2,40})：(.+)$", text)
         if _TITLE_PARA.match(text) or (
             unit_colon and _ORG.match(unit_colon.group(1)) and _TITLE_PARA.match(unit_colon.group(2))
@@ -937,6 +948,12 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
                 prev.used = True
             titles.append(text)
             p.used = True
+            nxt = body[k + 1] if k + 1 < len(body) else None
+            # "2019年部门整体支出绩效评价报告" / "益阳市赫山区城市管理和综合执法局"
+            if (nxt and _dept_from_title(text) is None and len(nxt.text) <= 30
+                    and _ORG.match(nxt.text)):
+                titles.insert(len(titles) - 1, f"{text} {nxt.text}")
+                nxt.used = True
 
     warnings: list[str] = []
     stem = tn.normalize_chars(Path(source_name).stem) if source_name else ""
