@@ -525,6 +525,7 @@ class _Budget:
         self.named: list[tuple[str, float, str]] = []  # (kind, 万元, clause) of named funds
         self.carryover: list[str] = []  # clauses naming a 结转/结余 amount
         self.conflicts: dict[tuple[str, str], list[float]] = {}
+        self.skipped: list[tuple[str, str]] = []  # (kind, clause) of amounts not understood
 
     def settle(self, warnings: list[str]) -> None:
         """Drop figures stated twice with different values; take the
@@ -533,6 +534,14 @@ class _Budget:
             self.lines[line].pop(kind, None)
             shown = "、".join(f"{v:g}" for v in dict.fromkeys(values))
             warnings.append(f"{BUDGET_LINES[line]}的{_KIND_LABELS[kind]}出现不同数额（{shown} 万元），未读取")
+        self._settle_named(warnings)
+        total = self.lines.get("total", {})
+        for kind in ("budget", "executed"):
+            clauses = [c for k, c in self.skipped if k == kind]
+            if clauses and kind not in total:
+                warnings.append(f"总预算的{_KIND_LABELS[kind]}未读取，金额的口径不明确：{clauses[0][:60]}")
+
+    def _settle_named(self, warnings: list[str]) -> None:
         if not self.named:
             return
         kinds = {k for k, _, _ in self.named}
@@ -599,6 +608,8 @@ class _Budget:
                 kind_here = _kind_of(label)
                 if fund and kind_here in ("budget", "executed") and not _PART_WORDS.search(label):
                     self.named.append((kind_here, _amount(m.group(1), m.group(2)), clause))
+                elif kind_here and not _PART_WORDS.search(label):
+                    self.skipped.append((kind_here, clause))
                 continue
             label_line = next((code for code, rx in _LINE_WORDS if rx.search(label)), None)
             line = label_line or line or "total"
