@@ -321,3 +321,13 @@ def test_received_is_not_executed():
     ev = parse_text(HEAD + "本项目预算安排50万元，实际到位50万元，实际支出45万元。")
     total = ev.budget_line("total")
     assert (total.budget, total.executed) == (50, 45)
+
+
+@pytest.mark.parametrize(("row", "grade"), [
+    ("自评等级 | 优秀 |", "优"),
+    ("评价等级 | | 良 |", "良"),
+    ("自评结果 | 合格 |", "中"),
+    ("自评等级 | 见附件 |", None),
+])
+def test_grade_cells(row, grade):
+    assert parse_text(HEAD + "项目名称 | 某某项目 |\n" + row + "\n").self_grade == grade

@@ -701,6 +701,21 @@ def _read_table_score(cells: list[Para]) -> float | None:
     return None
 
 
+_GRADE_LABEL = re.compile(r"^(?:自评|评价|绩效|综合)?(?:等级|等次|结论|结果)(?:（[^（）]*）)?$")
+
+
+def _read_table_grade(cells: list[Para]) -> str | None:
+    """``自评等级 | 优秀``: a grade cell after its label."""
+    texts = [c.text.replace(" ", "") for c in cells]
+    for i, t in enumerate(texts[:-1]):
+        if _GRADE_LABEL.match(t):
+            nxt = next((x for x in texts[i + 1: i + 3] if x), "")
+            grade = re.sub(r"[“”\"「」]|等级$|等次$", "", nxt)
+            if grade in _GRADE_OF:
+                return _GRADE_OF[grade]
+    return None
+
+
 _UNIT_DECL = re.compile(r"(?:金额|资金|数额)?单位\s*[：:]\s*(万元|元)(?![\u4e00-\u9fff])")
 _HEADER_UNIT = re.compile(r"[（(](万元|元)[）)]$")
 
@@ -996,6 +1011,8 @@ def parse_text(text: str, source_name: str | None = None) -> Evaluation:
     _read_budget_table(cells, budget, _declared_unit(paras))
     if ev.self_score is None:
         ev.self_score = _read_table_score(cells)
+    if ev.self_score is None and ev.self_grade is None:
+        ev.self_grade = _read_table_grade(cells)
     if ev.self_score is not None:
         ev.self_grade = None  # a grade is kept only where no score is stated
     budget.settle(warnings)
