@@ -372,7 +372,7 @@ KIND_RULES = [
 def department_of(name: str) -> Department:
     """The department with region and kind derived from its name (rules above)."""
     region = None
-    m = _REGION.match(name)
+    m = _REGION.match(re.sub(r"^(?:中共|中国共产党)", "", name))  # 中共保山市委… → 保山市
     if m:
         for part in (m.group("county"), m.group("city")):
             if part and part != name and not any(part.endswith(s) for s in _NOT_REGION):
