@@ -331,3 +331,17 @@ def test_received_is_not_executed():
 ])
 def test_grade_cells(row, grade):
     assert parse_text(HEAD + "项目名称 | 某某项目 |\n" + row + "\n").self_grade == grade
+
+
+@pytest.mark.parametrize(("title", "dept", "scope"), [
+    ("2022年度某某县区域绩效目标自评表", "", "部门整体"),  # a region, not a unit
+    ("某某县2021年度转移支付资金绩效的自评报告", "", "项目"),
+    ("某某县卫生健康局2022年度专项资金绩效自评价报告", "某某县卫生健康局", "项目"),
+    ("2022年度某某县民政局机关整体支出绩效评价报告", "某某县民政局", "部门整体"),
+    ("某某县文化馆2022年度整体和项目支出绩效自评总结报告", "某某县文化馆", "部门整体"),
+    ("2022年度某某县审计局部门整体绩效自评结果", "某某县审计局", "部门整体"),
+])
+def test_report_families_are_read(title, dept, scope):
+    ev = parse_text(title + "\n绩效自评得分 91 分。")
+    assert (ev.department.name, ev.scope, ev.self_score) == (dept, scope, 91)
+    assert ev.year in (2021, 2022)
