@@ -345,3 +345,20 @@ def test_report_families_are_read(title, dept, scope):
     ev = parse_text(title + "\n绩效自评得分 91 分。")
     assert (ev.department.name, ev.scope, ev.self_score) == (dept, scope, 91)
     assert ev.year in (2021, 2022)
+
+
+def test_reason_in_the_sentence_or_the_paragraph_after():
+    text = HEAD + "\n".join([
+        "（1）产出指标",
+        "培训人次（年初目标值：100人次）。全年培训 80人次，未完成年初目标，主要原因是疫情停课。",
+        "课程数量（年初目标值：12门）。开设课程 10门，未完成年初目标。",
+        "偏差原因：两名授课教师调离。",
+        "学员人数（年初目标值：50人）。学员 50人，完成年初目标。",
+        "偏差原因：无。",
+        "（2）满意度指标",
+        "偏差原因：与上一指标无关的段落。",
+    ])
+    inds = {i.name: i for _, i in parse_text(text).indicators}
+    assert inds["培训人次"].reason == "主要原因是疫情停课。"
+    assert inds["课程数量"].reason == "偏差原因：两名授课教师调离。".split("：", 1)[1]
+    assert inds["学员人数"].reason is None

@@ -828,6 +828,11 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+_DEVIATION = re.compile(r"^(?:偏差|未完成|偏离)?原因(?:分析)?(?:及改进措施)?\s*[：:]\s*(.*)$")
+# "…未完成年初目标，主要原因是…": the reason in the indicator's own sentence
+_INLINE_REASON = re.compile(r"(?:主要|偏差|未完成(?:的)?)?原因(?:是|为|在于|[：:])|由于|因为")
+
+
 def _read_indicator(
     body: str, category: str, subcategory: str | None
 ) -> tuple[Indicator | None, str]:
@@ -855,6 +860,10 @@ def _read_indicator(
                     source_text=body)
     _read_outcome(ind, sentence)
     _read_points(ind, sentence)
+    if ind.met is False:
+        r = _INLINE_REASON.search(sentence)
+        if r:
+            ind.reason = sentence[r.start():].strip()
     return ind, sentence
 
 
@@ -1166,7 +1175,11 @@ def _find_scope(title: str, paras: list[Para], dept: str = "") -> tuple[str, str
 def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Budget) -> None:
     stack: list[_Entry] = []
     awaiting: Indicator | None = None  # an item whose sentence is still to come
+    last_ind: Indicator | None = None  # the item a 偏差原因 paragraph would explain
+    after_ind: Indicator | None = None
     for i, p in enumerate(paras):
+        if p.text:  # only the paragraph right after an item may explain it
+            after_ind, last_ind = last_ind, None
         if p.cell:  # table cells: facts and goal names, no outline
             if p.text:
                 m = _GOAL.match(p.text)
@@ -1211,10 +1224,17 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
         if awaiting is not None and not p.marker and category:
             awaiting.source_text = f"{awaiting.source_text}{p.text}"
             _read_outcome(awaiting, p.text)
-            awaiting = None
+            last_ind, awaiting = awaiting, None
             p.used = True
             continue
         awaiting = None
+        dev = _DEVIATION.match(p.body) if category and after_ind is not None else None
+        if dev:  # "偏差原因：…" right after an indicator is its reason
+            rest = dev.group(1).strip()
+            if rest.rstrip("。") not in ("", "无", "/", "不适用") and after_ind.met is not True:
+                after_ind.reason = rest
+            p.used = True
+            continue
         if category:
             ind, sentence = _read_indicator(p.body, *category)
             if ind:
@@ -1223,6 +1243,7 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
                     goals[no] = Goal(no, "")
                 goals[no].indicators.append(ind)
                 awaiting = None if sentence else ind
+                last_ind = ind
                 p.used = True
                 continue
         if p.heading and _title_like(p.body):
@@ -1371,7 +1392,7 @@ def _attach_reasons(ev: Evaluation, paras: list[Para]) -> None:
     Matching is by the indicator's subject (信访积案化解率 ↔ 信访积案化解;
     消防隐患整治率 ↔ 消防隐患整改); a text naming no indicator is left alone.
     """
-    unmet = [i for _, i in ev.indicators if i.met is False and not i.reason]
+    unmet = [i for _, i in ev.indicators if i.met is False]
     if not unmet:
         return
     reasons: dict[int, list[str]] = {}
@@ -1382,7 +1403,7 @@ def _attach_reasons(ev: Evaluation, paras: list[Para]) -> None:
             if ind is not None:
                 into.setdefault(id(ind), []).append(seg)
     for ind in unmet:
-        parts = []
+        parts = [ind.reason.rstrip("。")] if ind.reason else []
         if reasons.get(id(ind)):
             parts.append("；".join(reasons[id(ind)]))
         if measures.get(id(ind)):
