@@ -362,3 +362,13 @@ def test_reason_in_the_sentence_or_the_paragraph_after():
     assert inds["培训人次"].reason == "主要原因是疫情停课。"
     assert inds["课程数量"].reason == "偏差原因：两名授课教师调离。".split("：", 1)[1]
     assert inds["学员人数"].reason is None
+
+
+@pytest.mark.parametrize(("sentence", "score"), [
+    ("根据绩效评价指标体系，产出指标得分45分。", None),
+    ("产出指标考核得分45分。", None),
+    ("根据评价指标体系，自评得分95分。", 95),
+    ("预算执行率得分10分，自评总分96分。", 96),
+])
+def test_part_scores_are_not_the_total(sentence, score):
+    assert read_score(sentence) == score

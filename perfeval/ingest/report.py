@@ -382,14 +382,18 @@ def department_of(name: str) -> Department:
     return Department(name=name, region=region, kind=kind)
 
 
+# Between "自评" and "得分" no part of the score may be named: "评价指标体系中，
+# 产出指标得分45分" is a part, not the total.
+_GAP = r"(?:(?!指标|产出|效益|满意度|预算执行|执行率)[^。；\d])"
+_GAP_NO_COMMA = r"(?:(?!指标|产出|效益|满意度|预算执行|执行率)[^。；，\d])"
 SCORE = re.compile(
-    r"(?:(?:自评|综合|评价|考核)[^。；\d]{0,12}?(?:得分|评分|总分|分数|结果)|自评分)[^。；\d]{0,6}?"
+    rf"(?:(?<!指标)(?:自评|综合|评价|考核){_GAP}{{0,12}}?(?:得分|评分|总分|分数|结果)|自评分)[^。；\d]{{0,6}}?"
     r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
 )
 # Without the 分 after the number the label must say 得分/总分 right before
 # it: "自评总分（分）92.5", "自评总分：95".
 SCORE_BARE = re.compile(
-    r"(?:(?:自评|综合|评价|考核|绩效)[^。；，\d]{0,8}?(?:得分|总分|评分)|自评分)"
+    rf"(?:(?<!指标)(?:自评|综合|评价|考核|绩效){_GAP_NO_COMMA}{{0,8}}?(?:得分|总分|评分)|自评分)"
     r"\s*(?:（分）|为|是|[：:])?\s*(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)(?![\d.%])\s*(?=[。；，,|）]|$)"
 )
 # A grade stated instead of a score: 自评为优秀, 评价等级为“良”, 自评结果：合格.
