@@ -137,6 +137,21 @@ def test_sample_problems_measures_result_use(sample):
     assert sample.result_use[1] == "项目资金实行专款专用，严格管控，未出现项目之间调剂使用的现象。"
 
 
+def test_sample_unmet_indicators_get_their_reasons(sample):
+    unmet = {i.name: i.reason for _, i in sample.indicators if i.met is False}
+    petition = unmet["信访积案化解率"]
+    assert petition.startswith("信访积案化解偏差大")
+    assert "改进措施：信访积案问题，涉及资金缺口过大" in petition
+    assert "消防" not in petition
+    fire = unmet["消防隐患整治率 99%"]
+    assert fire.startswith("消防隐患整改共有 2处未完成，第 1处：因 2022年")
+    assert "第 2 处：因居民业委会矛盾纠纷问题" in fire
+    assert fire.endswith("改进措施：消防隐患整改问题，需加快实施进度。")
+    assert "信访" not in fire
+    # indicators that were met get no reason
+    assert all(i.reason is None for _, i in sample.indicators if i.met is not False)
+
+
 def test_sample_schedule(sample_json):
     assert sample_json["schedule"] == [
         {"name": "前期准备工作阶段", "start": "6月5日", "end": "6月9日"},
@@ -161,8 +176,10 @@ def test_sample_json_shape(sample_json):
     required = {"department", "year", "scope", "self_score", "budget", "goals", "problems",
                 "measures", "unparsed"}
     assert required <= set(sample_json)
+    assert {"parent", "self_grade", "warnings"} <= set(sample_json)
     assert set(sample_json["goals"][0]["indicators"][0]) == {
-        "category", "name", "target", "actual", "met"}
+        "category", "name", "target", "actual", "met", "weight", "score", "reason"}
+    assert sample_json["warnings"] == []  # nothing about the sample is uncertain
     json.dumps(sample_json, ensure_ascii=False)  # plain JSON types only
 
 
@@ -372,10 +389,15 @@ def test_budget_in_yuan_and_plain_phrasing():
     assert ev.unparsed == []
 
 
-def test_conflicting_budget_figures_keep_the_first_and_the_text():
+def test_conflicting_budget_figures_are_left_and_said():
+    # two values for one figure: a report over several projects, or a typo
     ev = parse_text(HEAD + "总预算为100万元。\n\n总预算为120万元。")
-    assert ev.budget_line("total").budget == 100
+    assert ev.budget_line("total") is None or ev.budget_line("total").budget is None
     assert "总预算为120万元。" in ev.unparsed
+    assert any("100、120" in w and "未读取" in w for w in ev.warnings)
+    # the same figure restated with rounding is one figure
+    ev = parse_text(HEAD + "总预算为5431.28万元。\n\n总预算为5431.3万元。")
+    assert ev.budget_line("total").budget == 5431.28
 
 
 def test_indicators_need_a_category_heading():
@@ -439,7 +461,6 @@ def test_department_rules(name, kind, region):
     ("bin.txt", bytes(range(256)) * 4, "编码"),
     ("nul.txt", b"abc\x00def" * 10, "二进制"),
     ("novel.txt", "从前有座山，山里有座庙。2020年。".encode(), "不是绩效自评报告"),
-    ("noyear.txt", "某某局绩效自评报告\n自评得分 90 分。".encode(), "年度"),
     ("fake.docx", b"not a zip at all", "不是有效的 .docx"),
     ("broken.docx", b"PK\x03\x04garbage", ".docx 打开"),
     ("broken.pdf", b"%PDF-1.4\ngarbage", "PDF"),
@@ -489,7 +510,10 @@ def test_random_text_gives_a_result_or_report_error(text):
         ev = parse_text(text)
     except ReportError:
         return
-    assert ev.year and ev.department.name
+    # never refused for a missing field: unknown is "" / None, and said so
+    assert ev.year is None or 2000 <= ev.year <= 2099
+    if ev.year is None or not ev.department.name:
+        assert ev.warnings
     json.dumps(to_json_dict(ev), ensure_ascii=False)
 
 

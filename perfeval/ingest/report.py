@@ -15,41 +15,69 @@ Most units publish their 预算绩效自评 as a narrative report. Reading one g
    paragraph (or table cell) no rule understood is kept in
    ``Evaluation.unparsed``. Headings themselves are structure, not content.
 
-Rules (each a family of phrasings, not one file's wording):
+Rules (each a family of phrasings, not one file's wording). A self-evaluation
+is never refused for a missing field: the department is "" and the year None
+while unknown (the pipeline asks for them), and ``Evaluation.warnings`` says in
+Chinese what was left empty and why. Only a text that is no self-evaluation is
+refused (no 绩效…自评/评价, or a policy document: …办法/通知/意见).
 
 - title: a web copy's ``title:`` line, else the first short paragraph naming
-  绩效 and 报告/结果/自评表. Year: the first ``20xx年`` of the title.
-- department: from the title (the text before 部门整体/项目支出/…绩效, or a
-  parenthesised unit name), else from a labelled field (实施单位, 单位名称,
-  主管部门, 发文单位). Region: the county-level part of the name (硚口区,
-  牟定县), else the city (鄂州市). Kind, first rule that matches:
+  绩效 and 报告/结果/自评表 (also after ``附件N：`` or ``某某局：``, or over two
+  paragraphs: ``2022年度某某局`` / ``部门整体绩效自评报告``).
+- year: the title's first year (``2022年度``, or a bare ``2018`` in a title),
+  a 评价年度 field, the first ``20xx年度`` of the body, any ``20xx年`` that is
+  not a date (a date is when the report was written), then the file name.
+- department: from the title (a parenthesised unit; the text before
+  部门整体/项目支出/…/绩效 or before the year, 关于 and years stripped; the
+  longest unit-like prefix naming a place before the project words), a
+  labelled field's fuller name of it winning; else a labelled field
+  (实施单位 first, then 单位名称/部门（单位）名称/评价单位/填报单位/…/部门：,
+  then 主管部门, then 发文单位/发布机构); else the unit signing the report
+  above its date; else the file name. ``Department.parent`` is the 主管部门
+  field when it names another unit. Region: the county-level part of the name
+  (硚口区, 牟定县), else the city (鄂州市). Kind, first rule that matches:
   街道办事处/街道 → 街道; 镇/乡(人民政府) → 乡镇; 政协/人大 → 人大政协;
   妇联/妇女联合会/共青团/团委/工会/残联/科协/工商联/侨联/文联/红十字会 → 群团;
   a name ending in 局/委/委员会/厅/办/办公室/部 → 委局;
-  ending in 中心/院/所/站/队/馆/学校/医院 → 事业单位; else unknown.
+  ending in 中心/院/所/站/队/馆/学校/中学/小学/幼儿园/医院 → 事业单位; else unknown.
 - scope: 部门整体 when the title says 整体, 项目 when it names a 项目/工程/专项
-  /资金, else 部门整体; the project name from a 项目名称 field or the title.
-- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果)… N 分, N ≤ 100;
-  in a flattened form, a total row ``合计 | 100 | N``.
+  /资金, else 部门整体; the project name from a 项目名称 field or the title
+  (the unit and year in front of it removed; none for a report over projects).
+- self-score: (自评|综合|评价|考核)…(得分|评分|总分|分数|结果) N 分, 自评分为 N 分,
+  自评总分（分）N / 自评总分：N (no 分), 总得分/最终得分 N 分 (not a part's
+  得分); N ≤ 100, the 100 of "总分100分，自评得分95分" being the scale;
+  sentences about another year (上年度…, 2021年度… in a 2022 report) skipped.
+  In a flattened form: ``合计 | 100 | N``, ``总分 | N``, ``自评得分 | | N``.
+- self-grade, only where no score is stated: 自评为优秀 / 评价等级为“良” /
+  自评结果：合格 → 优/良/中/差 (合格, 中等 → 中; 不合格, 较差 → 差).
 - budget: every clause ``label amount`` (amount in 元/万元/亿元, read as 万元)
   whose label is only budget words: the line (基本支出 → basic, 项目支出 →
   project, 总预算/预算总额/整体支出/… → total, 财政拨款 → fiscal) and the kind
-  (执行/决算/支出/完成投资 → executed; 年初预算 → initial; 预算/下达/批复 →
-  budget) carry over to the next clause of the paragraph when it omits them
-  (``基本支出预算总额为 X 万元，实际执行总额为 Y 万元``). A label with other
-  words (人员经费, 调整追加, 同比增加) is not a budget line and is skipped.
-  The first figure wins; a different later one leaves its paragraph unparsed.
-  Flattened budget tables (年初预算数 | 全年预算数 | 全年执行数 …) are read
-  by column.
-- goals: ``(年度)目标 N：名称``; indicators: a paragraph ``名称（年初目标值：X）
-  句子`` under a category heading ``（1）产出指标…``. A number in the name
-  (``消防隐患整治率 99%``) is the target when the stated one has none. The
-  actual is the value the sentence gives after the name (``整治率为 70%``),
-  else the only value in the sentence with the target's unit, else None. Met
-  as the sentence states it (完成/未完成…目标; 基本/部分完成 → None). Indicators met
-  outside any goal go to goal 0 (name '').
+  (执行/决算/支出/支付/使用/完成投资 → executed; 年初预算 → initial; 预算/下达/
+  批复 → budget) carry over to the next clause of the paragraph when it omits
+  them (``基本支出预算总额为 X 万元，实际执行总额为 Y 万元``). A label with other
+  words (人员经费, 调整追加, 收入, 到位, 总投资) is not a budget line and is
+  skipped. A named fund with its kind word (``下达…补助资金 2 万元``,
+  ``衔接资金共下达 105 万元``) is read only when all such figures agree and no
+  carry-over (上年结转) is stated. A figure stated twice with different values
+  is dropped (a report over several projects). Flattened budget tables
+  (年初预算数 | 全年预算数 | 全年执行数 …) are read by column, in 元 where a
+  header or ``单位：元`` says so. Every figure left out is named in warnings.
+- goals: ``(年度)目标 N：名称``; indicators under a category heading
+  ``（1）产出指标…（50分）``: ``名称（年初目标值：X）句子`` or ``名称，目标值：X，
+  实际完成值：Y``. A number in the name (``消防隐患整治率 99%``) is the target
+  when the stated one has none. The actual is the value the sentence gives
+  after the name (``整治率为 70%``), else the only value in the sentence with
+  the target's unit, else None. Met as the sentence states it (完成/未完成…
+  目标; 基本/部分完成 → None); 分值/得分 where the sentence gives both
+  consistently. Indicators met outside any goal go to goal 0 (name '').
 - problems / measures / result use: the content paragraphs of the sections
-  whose heading names 存在的问题 / 改进措施 / 结果应用.
+  whose heading names 存在的问题（偏差原因, 未完成原因）/ 改进措施 / 结果应用.
+- reasons: a problem clause (split at ；/。, ``第 1 处：因…`` kept with its
+  topic) naming an unmet indicator by its subject (four or more leading
+  characters of the name without its measure word: 信访积案化解率 ↔
+  信访积案化解, 消防隐患整治率 ↔ 消防隐患整改) becomes its reason, a measure
+  naming it is appended as ``改进措施：…``. Nothing is attached by position.
 - schedule: ``名称阶段（6月5日至6月9日）`` anywhere.
 """
 
@@ -61,6 +89,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..model import (
+    BUDGET_LINES,
     BudgetLine,
     Department,
     Evaluation,
@@ -240,19 +269,52 @@ def _title_like(text: str) -> bool:
 _TITLE = re.compile(r"绩效.{0,20}(报告|结果|自评表|评价表)")
 # A title paragraph ends with its title words (and perhaps a parenthesis);
 # breadcrumbs ("首页 > … > …报告") and field lines ("来源：") are not titles.
-_TITLE_PARA = re.compile(r"^[^：>/|]{4,80}?绩效.{0,20}(?:报告|结果|自评表|评价表)(?:（[^（）]*）)?$")
+_TITLE_PARA = re.compile(
+    r"^[^：>/|]{4,80}?(?:绩效.{0,20}(?:报告|结果|自评表|评价表)|自评价?(?:总结)?(?:报告|表|结果))"
+    r"(?:（[^（）]*）)?$")
 _YEAR = re.compile(r"(20\d{2})\s*年")
+_LEADING_TITLE = re.compile(
+    r"^([^：>/|。，]{4,60}?绩效[^：>/|。，]{0,16}?(?:报告|结果|自评表|评价表))"
+    r"(?:\s+(?=\S)|(?=为|根据|按照|现将|一、))")
 _ORG_SUFFIX = (
     r"(?:办事处|人民政府|政府|街道|局|委员会|委|办公室|办|政协|人大|常委会|联合会|妇联|团委|工会|"
-    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|医院|部|厅|处|社|协会)"
+    r"残联|科协|工商联|侨联|文联|红十字会|中心|院|所|站|队|馆|学校|中学|小学|幼儿园|医院|部|厅|处|社|"
+    r"协会|镇|乡)"
 )
 _ORG = re.compile(rf"^[\u4e00-\u9fff（）]{{2,40}}?{_ORG_SUFFIX}$")
-_DEPT_BEFORE = re.compile(r"部门（单位）|单位整体|部门整体|整体支出|项目支出|部门预算|预算项目|绩效")
+_DEPT_BEFORE = re.compile(r"部门（单位）|单位整体|部门整体|机关整体|整体支出|项目支出|部门预算|预算项目|绩效")
 _FIELD_LABEL = re.compile(
-    r"^(实施单位|单位名称|部门名称|预算单位|填报单位|主管部门|发文单位)(?:（盖章）)?\s*[：:]?\s*(.*)$"
+    r"^(项目实施单位|实施单位|单位名称|部门名称|部门（单位）名称|单位（部门）名称|预算单位|预算部门"
+    r"(?:（单位）|单位)?|填报单位|评价单位|项目单位|项目主管部门|县级主管部门|主管部门(?:（单位）)?|发文单位|发布机构)"
+    r"\s*(?:（(?:盖章|公章|签章)）)?\s*[：:]?\s*(.*)$"
 )
-_FIELD_RANK = {"实施单位": 0, "单位名称": 1, "部门名称": 1, "预算单位": 1, "填报单位": 1,
-               "主管部门": 2, "发文单位": 3}
+
+
+_PLAIN_FIELD = re.compile(r"^(单位|部门)\s*[：:]\s*(.+)$")
+
+
+def _field_rank(label: str) -> int:
+    """Lower is better: the evaluated unit before its 主管部门, the publisher last."""
+    if "实施单位" in label:
+        return 0
+    if "主管部门" in label:
+        return 2
+    if label in ("发文单位", "发布机构"):
+        return 3
+    return 1
+
+
+_YEAR_AROUND = re.compile(r"^\s*20\d{2}\s*年?度?\s*|\s*20\d{2}\s*年?度?\s*$")
+# Words that start a project's name in a title: the unit named before them.
+_PROJECT_WORD = re.compile(r"项目|资金|专项|工程|经费|转移支付|补助")
+_PLACE = re.compile(r"[省市州县区旗镇乡]|^中共")
+
+
+def _head(text: str) -> str:
+    """The unit-name candidate before a title's subject: years, 关于 and colons off."""
+    text = re.sub(r"^附件\s*\d*\s*[：:]?\s*", "", _YEAR_AROUND.sub("", text).strip())
+    text = re.sub(r"(?:关于|对|的|[：:，])+$", "", text).strip()
+    return _YEAR_AROUND.sub("", text).strip()
 
 
 def _dept_from_title(title: str) -> str | None:
@@ -262,13 +324,30 @@ def _dept_from_title(title: str) -> str | None:
                 return part
     m = _DEPT_BEFORE.search(title)
     if m:
-        head = re.sub(r"^\s*20\d{2}\s*年度?\s*", "", title[: m.start()]).strip()
+        head = _head(title[: m.start()])
+        head = head.split(" ")[-1] if head else head
+        if _ORG.match(head or ""):
+            return head
+    # "海口市秀英区水务局2022年衔接资金项目…": the unit, then the year
+    y = re.search(r"(?<!\d)20\d{2}(?!\d)", title)
+    if y:
+        head = _head(title[: y.start()])
         head = head.split(" ")[-1] if head else head
         if _ORG.match(head or ""):
             return head
     for token in reversed(title.split()):  # "… 工资性支出 青神县发展和改革局"
         if _ORG.match(token) and not _TITLE.search(token):
             return token
+    # "红河州第二人民医院国家基本公共卫生服务项目…": the longest unit-like
+    # prefix before the project words, when it names a place (not "农村厕所")
+    pw = _PROJECT_WORD.search(title)
+    lead = re.match(r"[\u4e00-\u9fff]+", title[: pw.start()] if pw else "")
+    if lead:
+        text = lead.group(0)
+        for end in range(len(text), 2, -1):
+            head = text[:end]
+            if _ORG.match(head) and _PLACE.search(head[:-1]) and len(head) >= 5:
+                return head
     return None
 
 
@@ -286,14 +365,14 @@ KIND_RULES = [
     ("群团", re.compile(r"妇联|妇女联合会|共青团|团委|团[区县市]委|工会|残联|残疾人联合会|科协|"
                       r"科学技术协会|工商联|工商业联合会|侨联|文联|红十字会")),
     ("委局", re.compile(r"(?:局|委|委员会|厅|办|办公室|部)$")),
-    ("事业单位", re.compile(r"(?:中心|院|所|站|队|馆|学校|医院)$")),
+    ("事业单位", re.compile(r"(?:中心|院|所|站|队|馆|学校|中学|小学|幼儿园|医院)$")),
 ]
 
 
 def department_of(name: str) -> Department:
     """The department with region and kind derived from its name (rules above)."""
     region = None
-    m = _REGION.match(name)
+    m = _REGION.match(re.sub(r"^(?:中共|中国共产党)", "", name))  # 中共保山市委… → 保山市
     if m:
         for part in (m.group("county"), m.group("city")):
             if part and part != name and not any(part.endswith(s) for s in _NOT_REGION):
@@ -303,10 +382,93 @@ def department_of(name: str) -> Department:
     return Department(name=name, region=region, kind=kind)
 
 
+# Between "自评" and "得分" no part of the score may be named: "评价指标体系中，
+# 产出指标得分45分" is a part, not the total.
+_GAP = r"(?:(?!指标|产出|效益|满意度|预算执行|执行率)[^。；\d])"
+_GAP_NO_COMMA = r"(?:(?!指标|产出|效益|满意度|预算执行|执行率)[^。；，\d])"
 SCORE = re.compile(
-    r"(?:自评|综合|评价|考核)[^。；\d]{0,12}?(?:得分|评分|总分|分数|结果)[^。；\d]{0,6}?"
-    r"(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
+    rf"(?:(?<!指标)(?:自评|综合|评价|考核){_GAP}{{0,12}}?(?:得分|评分|总分|分数|结果)|自评分)[^。；\d]{{0,6}}?"
+    r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
 )
+# Without the 分 after the number the label must say 得分/总分 right before
+# it: "自评总分（分）92.5", "自评总分：95".
+SCORE_BARE = re.compile(
+    rf"(?:(?<!指标)(?:自评|综合|评价|考核|绩效){_GAP_NO_COMMA}{{0,8}}?(?:得分|总分|评分)|自评分)"
+    r"\s*(?:（分）|为|是|[：:])?\s*(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)(?![\d.%])\s*(?=[。；，,|）]|$)"
+)
+# A grade stated instead of a score: 自评为优秀, 评价等级为“良”, 自评结果：合格.
+_GRADE = re.compile(
+    r"(?:自评|评价|考核|评定)(?:结果|等级|等次|结论)?(?:为|是|[：:]|评定为|确定为)\s*"
+    r"[“\"「]?(优秀|良好|合格|不合格|较差|中等|及格|优|良|中|差)(?![\u4e00-\u9fff])"
+    r"|(?:等级|等次)\s*(?:为|是|[：:])\s*[“\"「]?(优秀|良好|合格|不合格|较差|中等|及格|优|良|中|差)"
+    r"(?![\u4e00-\u9fff])"
+)
+_GRADE_OF = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "合格": "中", "中等": "中",
+             "及格": "中", "中": "中", "差": "差", "较差": "差", "不合格": "差"}
+
+
+def _cjk_joined(text: str) -> str:
+    """PDF text layers space out words ("自评为优 秀"): close spaces between CJK."""
+    return re.sub(r"(?<=[\u4e00-\u9fff“”（）：])\s+(?=[\u4e00-\u9fff“”（）：])", "", text)
+
+
+# "总得分为95分", "最终得分95分": a total, unless a part of the score is
+# named just before it ("产出指标总得分…", "预算执行得分…").
+SCORE_TOTAL = re.compile(
+    r"(?P<before>[^。；]{0,8})(?:总得分|最终得分|综合得分|总分)\s*(?:为|是|[：:])?\s*"
+    r"(?<![\d.])(\d{1,3}(?:\.\d{1,2})?)\s*分(?!值)"
+)
+_PART_OF_SCORE = re.compile(r"指标|预算|执行|产出|效益|满意度|分值|目标|权重|满分|共计")
+
+
+_OTHER_YEAR = re.compile(r"上年|上一年|去年|以前年度|往年")
+
+
+def _other_year(text: str, year: int | None) -> bool:
+    """Does the sentence speak of another year than the one evaluated?"""
+    if _OTHER_YEAR.search(text):
+        return True
+    years = {int(y) for y in re.findall(r"(?<!\d)(20\d{2})\s*年", text)}
+    return bool(year and years and year not in years)
+
+
+def read_score(text: str, year: int | None = None) -> float | None:
+    """The self-score a sentence states, None when none or above 100.
+
+    Sentences about another year's score (上年度自评得分…, 2021年度自评得分…
+    in a 2022 report) are not this year's score.
+    """
+    sentences = [t for t in re.split(r"(?<=[。！？；])", _cjk_joined(text)) if t.strip()]
+    for sentence in sentences:
+        if _other_year(sentence, year):
+            continue
+        score = _score_in(sentence)
+        if score is not None:
+            return score
+    return None
+
+
+def _score_in(text: str) -> float | None:
+    for rx in (SCORE, SCORE_BARE):
+        found = [m for m in rx.finditer(text) if float(m.group(1)) <= 100
+                 and not re.search(r"满分|分值", m.group(0))]
+        # "评价总分100分，自评得分95分": the 100 is the scale, the later one the score
+        if len(found) > 1 and float(found[0].group(1)) == 100:
+            found = found[1:]
+        if found:
+            return float(found[0].group(1))
+    for m in SCORE_TOTAL.finditer(text):
+        if not _PART_OF_SCORE.search(m.group("before")) and float(m.group(2)) <= 100:
+            return float(m.group(2))
+    return None
+
+
+def read_grade(text: str) -> str | None:
+    """The grade a sentence states (优/良/中/差), None when none."""
+    m = _GRADE.search(_cjk_joined(text))
+    if not m:
+        return None
+    return _GRADE_OF[m.group(1) or m.group(2)]
 
 # --- budget sentences
 
@@ -321,11 +483,13 @@ _KNOWN_WORDS = re.compile(
     r"部门整体支出|整体支出|基本支出|基本经费|项目支出|项目经费|财政拨款|财政资金|年度资金总额|"
     r"资金总额|预算总金额|预算总额|总预算|预算收入|年初预算数|年初预算|调整后预算数|调整后预算|"
     r"全年预算数|全年预算|预算数|预算|全年执行数|执行数|执行|下达资金|下达|批复|安排|实际支出|"
-    r"支出数|支出|决算数|决算|实际完成投资|完成投资|本年度|本年|当年|全年|年度|其中|实际|"
+    r"支出数|支出|决算数|决算|实际完成投资|完成投资|已支付|支付|已使用|使用|本年度|本年|当年|全年|年度|"
+    r"其中|实际|财政|项目|"
+    r"我(?:局|委|办|院|所|站|中心|单位|部门|镇|乡|街道|校|馆|队|会)|本(?:单位|部门|局|委|中心)|"
     r"部门|整体|该项目|本项目|项目资金|资金|总金额|金额|总额|总计|合计|共计|累计|总|数|为|是|"
     r"达到|达|共|约|的|了|已|计|完成"
 )
-_FILLER = re.compile(r"^[\d\s年度：:、“”（）\-—]*$")
+_FILLER = re.compile(r"^(?:[\d\s年度：:、“”（）\-—]|（[AB](?:/[AB])?）)*$")
 
 
 def _kind_of(label: str) -> str | None:
@@ -336,9 +500,21 @@ def _kind_of(label: str) -> str | None:
         return "initial"
     if re.search(r"预算|下达|批复", label):
         return "budget"
-    if re.search(r"决算|支出|完成投资", label):
+    if re.search(r"决算|支出|完成投资|支付|使用", label):
         return "executed"
     return None
+
+
+_KIND_LABELS = {"budget": "预算数", "executed": "执行数", "initial": "年初预算数"}
+
+# A named fund with its kind word: "下达…补助资金 2 万元", "衔接资金共下达 105 万元".
+# Read only when every such figure of the report agrees (see _Budget.settle).
+_NAMED_FUND = re.compile(
+    r"(?:下达|批复|安排)[^，。；]{0,60}?(?:资金|经费)(?:共|合计|总计)?为?$"
+    r"|(?:资金|经费)(?:共|合计|总计|已)?(?:下达|批复|安排)(?:资金|经费)?(?:共|合计)?为?$"
+)
+_RUN_IN = re.compile(r"^[\u4e00-\u9fff]{2,16}情况(?:分析)?[：:]\s*")
+_PART_WORDS = re.compile(r"人员|公用|工资|收入|结转|结余|追加|增加|减少|同比|上年|其中")
 
 
 def _amount(value: str, unit: str) -> float:
@@ -350,17 +526,56 @@ class _Budget:
 
     def __init__(self) -> None:
         self.lines: dict[str, dict[str, float]] = {}
+        self.named: list[tuple[str, float, str]] = []  # (kind, 万元, clause) of named funds
+        self.carryover: list[str] = []  # clauses naming a 结转/结余 amount
+        self.conflicts: dict[tuple[str, str], list[float]] = {}
+        self.skipped: list[tuple[str, str]] = []  # (kind, clause) of amounts not understood
+
+    def settle(self, warnings: list[str]) -> None:
+        """Drop figures stated twice with different values; take the
+        named-fund figures when they are the whole story; warn of both."""
+        for (line, kind), values in self.conflicts.items():
+            self.lines[line].pop(kind, None)
+            shown = "、".join(f"{v:g}" for v in dict.fromkeys(values))
+            warnings.append(f"{BUDGET_LINES[line]}的{_KIND_LABELS[kind]}出现不同数额（{shown} 万元），未读取")
+        self._settle_named(warnings)
+        total = self.lines.get("total", {})
+        for kind in ("budget", "executed"):
+            clauses = [c for k, c in self.skipped if k == kind]
+            if clauses and kind not in total:
+                warnings.append(f"总预算的{_KIND_LABELS[kind]}未读取，金额的口径不明确：{clauses[0][:60]}")
+
+    def _settle_named(self, warnings: list[str]) -> None:
+        if not self.named:
+            return
+        kinds = {k for k, _, _ in self.named}
+        values = {(k, v) for k, v, _ in self.named}
+        clauses = "；".join(dict.fromkeys(c for _, _, c in self.named))
+        total = self.lines.get("total", {})
+        if len(values) != len(kinds):
+            warnings.append(f"资金金额有多个口径，未读取预算数/执行数：{clauses[:120]}")
+        elif self.carryover:
+            warnings.append(f"资金含上年结转，全年预算数不明确，未读取：{clauses[:120]}")
+        else:
+            for kind, value in values:
+                if kind not in total:
+                    self.put("total", kind, value)
 
     def put(self, line: str, kind: str, value: float) -> bool:
-        """Record a figure; False when it contradicts one read before."""
+        """Record a figure; False when it contradicts one read before (a
+        report over several projects, or a typo: settle() drops both)."""
         slot = self.lines.setdefault(line, {})
         if kind in slot:
-            return abs(slot[kind] - value) < 0.005
+            same = abs(slot[kind] - value) <= max(0.01, 0.0005 * abs(slot[kind]))  # rounding
+            if not same:
+                self.conflicts.setdefault((line, kind), [slot[kind]]).append(value)
+            return same
         slot[kind] = value
         return True
 
     def read_text(self, text: str) -> tuple[int, bool]:
         """(figures read, whole text understood) for one paragraph."""
+        text = _cjk_joined(text)  # "基本支 出" in PDF text layers
         line = kind = None
         read = 0
         understood = True
@@ -368,7 +583,9 @@ class _Budget:
             if not sentence.strip().startswith("其中"):
                 line = kind = None  # only 其中 continues the sentence before
             for clause in re.split(r"[，,；;]", sentence):
-                line, kind, n, ok = self._read_clause(clause.strip(), line, kind)
+                # a run-in heading is no part of the label ("资金执行情况：2017年…")
+                clause = _RUN_IN.sub("", clause.strip())
+                line, kind, n, ok = self._read_clause(clause, line, kind)
                 read += n
                 understood &= ok
         return read, understood and read > 0
@@ -387,8 +604,16 @@ class _Budget:
         for m in amounts:
             label = clause[start: m.start()]
             start = m.end()
+            if re.search(r"上年|以前年度|年初结转", label):  # carried in, not left over
+                self.carryover.append(clause)
             if not _FILLER.match(_KNOWN_WORDS.sub("", label)):
                 understood = False  # another subject: 人员经费, 调整追加, …
+                fund = _NAMED_FUND.search(label.strip())
+                kind_here = _kind_of(label)
+                if fund and kind_here in ("budget", "executed") and not _PART_WORDS.search(label):
+                    self.named.append((kind_here, _amount(m.group(1), m.group(2)), clause))
+                elif kind_here and not _PART_WORDS.search(label):
+                    self.skipped.append((kind_here, clause))
                 continue
             label_line = next((code for code, rx in _LINE_WORDS if rx.search(label)), None)
             line = label_line or line or "total"
@@ -437,7 +662,7 @@ _CELL_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\s*(亿元|万元|万|元)?$")
 
 
 def _column_of(text: str) -> str | None:
-    t = re.sub(r"\s", "", text)
+    t = _HEADER_UNIT.sub("", re.sub(r"\s", "", text))
     return next((code for code, rx in _COLUMN_HEADERS if rx.match(t)), None)
 
 
@@ -446,29 +671,78 @@ def _row_label(text: str) -> str | None:
     return next((code for code, rx in _ROW_LABELS if rx.match(t)), None)
 
 
-_TOTAL_SCORE_LABEL = re.compile(r"^(?:合计|总分|总计|自评得分|自评总分)$")
+_TOTAL_SCORE_LABEL = re.compile(
+    r"^(?:(?P<sum>合计|总计|得分合计)|总分|总得分|自评得分|自评总分|综合得分|自评分|自评得分合计)(?:（分）)?$")
+_CELL_SCORE = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)分?$")
 
 
 def _read_table_score(cells: list[Para]) -> float | None:
-    """A form's total row: ``合计 | 100 | 96`` (分值 then 得分)."""
+    """A form's total row: ``合计 | 100 | 96`` (分值 then 得分), ``总分 | 96``,
+    ``自评得分 | | 96`` (the value in a later cell). A 合计 with one number
+    is only the 分值 sum: no score."""
     texts = [c.text.replace(" ", "") for c in cells]
-    for i, t in enumerate(texts[:-2]):
-        if _TOTAL_SCORE_LABEL.match(t) and texts[i + 1] == "100":
-            m = re.fullmatch(r"\d{1,3}(?:\.\d{1,2})?", texts[i + 2])
-            if m and float(m.group(0)) <= 100:
-                for c in cells[i: i + 3]:
-                    c.used = True
-                return float(m.group(0))
+    for i, t in enumerate(texts):
+        label = _TOTAL_SCORE_LABEL.match(t)
+        if not label:
+            continue
+        following = [(j, texts[j]) for j in range(i + 1, min(i + 5, len(texts))) if texts[j]][:3]
+        numbers: list[tuple[int, float]] = []
+        for j, text in following:
+            m = _CELL_SCORE.match(text)
+            if not m:
+                break
+            numbers.append((j, float(m.group(1))))
+        if len(numbers) >= 2 and numbers[0][1] == 100:
+            j, score = numbers[1]
+        elif len(numbers) == 1 and not label.group("sum"):
+            j, score = numbers[0]
+        else:
+            continue
+        if score <= 100:
+            for c in cells[i: j + 1]:
+                c.used = True
+            return score
     return None
 
 
-def _read_budget_table(cells: list[Para], budget: _Budget) -> None:
+_GRADE_LABEL = re.compile(r"^(?:自评|评价|绩效|综合)?(?:等级|等次|结论|结果)(?:（[^（）]*）)?$")
+
+
+def _read_table_grade(cells: list[Para]) -> str | None:
+    """``自评等级 | 优秀``: a grade cell after its label."""
+    texts = [c.text.replace(" ", "") for c in cells]
+    for i, t in enumerate(texts[:-1]):
+        if _GRADE_LABEL.match(t):
+            nxt = next((x for x in texts[i + 1: i + 3] if x), "")
+            grade = re.sub(r"[“”\"「」]|等级$|等次$", "", nxt)
+            if grade in _GRADE_OF:
+                return _GRADE_OF[grade]
+    return None
+
+
+_UNIT_DECL = re.compile(r"(?:金额|资金|数额)?单位\s*[：:]\s*(万元|元)(?![\u4e00-\u9fff])")
+_HEADER_UNIT = re.compile(r"[（(](万元|元)[）)]$")
+
+
+def _declared_unit(paras: list[Para]) -> str:
+    """The unit a table declares ("单位：元"), 万元 when none."""
+    for p in paras:
+        m = _UNIT_DECL.search(p.text.replace(" ", ""))
+        if m:
+            return m.group(1)
+    return "万元"
+
+
+def _read_budget_table(cells: list[Para], budget: _Budget, unit: str = "万元") -> None:
     i = 0
     while i < len(cells):
         cols = []
         j = i
+        units: list[str] = []
         while j < len(cells) and _column_of(cells[j].text):
             cols.append(_column_of(cells[j].text))
+            hu = _HEADER_UNIT.search(cells[j].text.replace(" ", ""))
+            units.append(hu.group(1) if hu else unit)
             j += 1
         if not ("budget" in cols and "executed" in cols):
             i = max(j, i + 1)
@@ -483,14 +757,15 @@ def _read_budget_table(cells: list[Para], budget: _Budget) -> None:
                 continue
             values = []
             m = k + 1
-            while m < len(cells) and len(values) < len(cols) and _row_label(cells[m].text) is None:
+            while (m < len(cells) and len(values) < len(cols) and _row_label(cells[m].text) is None
+                   and not _TABLE_END.match(cells[m].text.replace(" ", ""))):
                 values.append(cells[m])
                 m += 1
             ok = True
-            for col, cell in zip(cols, values, strict=False):
+            for col, cell_unit, cell in zip(cols, units, values, strict=False):
                 num = _CELL_NUMBER.match(cell.text.replace(" ", ""))
                 if col in ("initial", "budget", "executed") and num:
-                    ok &= budget.put(line, col, _amount(num.group(1), num.group(2) or "万元"))
+                    ok &= budget.put(line, col, _amount(num.group(1), num.group(2) or cell_unit))
                     cell.used = True
                 elif re.fullmatch(r"[—\-/]*", cell.text) or (
                     col == "rate" and re.fullmatch(r"\d+(?:\.\d+)?%", cell.text)
@@ -513,8 +788,28 @@ _CATEGORY_WORDS = {
 }
 _CATEGORY = re.compile(
     r"^(?:（\d{1,2}）\s*)?(服务对象满意度|满意度|产出|效益|成本|数量|质量|时效|经济效益|社会效益|"
-    r"生态效益|可持续影响)指标(?:完成情况)?(?:分析)?[。：]?$"
+    r"生态效益|可持续影响)指标(?:完成情况)?(?:分析)?(?:（[^（）]{0,20}分[^（）]{0,12}）)?[。：]?$"
 )
+# "培训人次，年初目标值：100人次，实际完成值：120人次，完成年初目标。"
+_INDICATOR_FIELDS = re.compile(
+    r"^(?:指标\s*\d+\s*[：:]\s*)?(?P<name>[^，。：；（]{2,40}?)\s*[，：；]\s*"
+    r"(?:年初|年度|预期)?(?:目标值|指标值)\s*[：为]?\s*(?P<target>[^，。；]+?)\s*[，；]\s*"
+    r"(?:全年)?(?:实际完成值|实际完成|完成值|实际值)\s*[：为]?\s*(?P<actual>[^，。；]+?)\s*"
+    r"(?:[，；。]\s*(?P<rest>.*))?$"
+)
+_WEIGHT_IN = re.compile(r"(?:分值|权重|满分)\s*(?:为|是|[：:])?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分")
+_SCORE_IN = re.compile(r"(?<!自评)(?<!总)得分\s*(?:为|是|[：:])?\s*(\d{1,3}(?:\.\d{1,2})?)\s*分")
+
+
+def _read_points(ind: Indicator, sentence: str) -> None:
+    """分值/得分 stated in the indicator's sentence: "分值10分，得分9分"."""
+    w = _WEIGHT_IN.search(sentence)
+    sc = _SCORE_IN.search(sentence)
+    weight = float(w.group(1)) if w else None
+    score = float(sc.group(1)) if sc else None
+    if weight is not None and score is not None and score > weight:
+        return  # one of them is misread: keep neither
+    ind.weight, ind.score = weight, score
 _INDICATOR = re.compile(
     r"^(?P<name>[^。（]*(?:（[^（）。]*）[^。（]*)*?)\s*"
     r"（(?:年初|年度|预期)?(?:目标值|指标值|目标)\s*[：为]?\s*(?P<target>[^（）]*)）"
@@ -537,13 +832,28 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+_DEVIATION = re.compile(r"^(?:偏差|未完成|偏离)?原因(?:分析)?(?:及改进措施)?\s*[：:]\s*(.*)$")
+# "…未完成年初目标，主要原因是…": the reason in the indicator's own sentence
+_INLINE_REASON = re.compile(r"(?:主要|偏差|未完成(?:的)?)?原因(?:是|为|在于|[：:])|由于|因为")
+
+
 def _read_indicator(
     body: str, category: str, subcategory: str | None
 ) -> tuple[Indicator | None, str]:
     """(indicator, its sentence) of an item paragraph; (None, '') when it is none."""
     m = _INDICATOR.match(body)
     if not m or not m.group("name").strip() or len(m.group("name")) > 60:
-        return None, ""
+        f = _INDICATOR_FIELDS.match(body)
+        if not f or not re.search(r"\d|完成|达到|有效|明显|提升|提高", f.group("actual")):
+            return None, ""
+        rest = f.group("rest") or ""
+        ind = Indicator(category=category, name=f.group("name").strip(),
+                        target=_compact(f.group("target")), actual=_compact(f.group("actual")),
+                        subcategory=subcategory, source_text=body)
+        ind.met = (None if _PARTLY.search(rest) else False if _UNMET.search(rest)
+                   else True if _MET.search(rest) else None)
+        _read_points(ind, rest)
+        return ind, rest or body
     name = m.group("name").strip()
     target = _compact(m.group("target")) or None
     in_name = _VALUE_IN_NAME.search(name)
@@ -553,14 +863,34 @@ def _read_indicator(
     ind = Indicator(category=category, name=name, target=target, subcategory=subcategory,
                     source_text=body)
     _read_outcome(ind, sentence)
+    _read_points(ind, sentence)
+    if ind.met is False:
+        r = _INLINE_REASON.search(sentence)
+        if r:
+            ind.reason = sentence[r.start():].strip()
     return ind, sentence
+
+
+_AFTER_NAME = re.compile(rf"\s*(?:为|达到了?|达|是|[：:])?\s*({_VALUE})")
+
+
+def _after(core: str, sentence: str) -> re.Match | None:
+    """The value right after the first mention of ``core`` that has one
+    (one compiled pattern, not one per indicator name)."""
+    start = sentence.find(core)
+    while start >= 0:
+        m = _AFTER_NAME.match(sentence, start + len(core))
+        if m:
+            return m
+        start = sentence.find(core, start + 1)
+    return None
 
 
 def _read_outcome(ind: Indicator, sentence: str) -> None:
     core = _VALUE_IN_NAME.sub("", ind.name).strip()
     actual = None
     if core:
-        m = re.search(re.escape(core) + rf"\s*(?:为|达到了?|达|是|[：:])?\s*({_VALUE})", sentence)
+        m = _after(core, sentence)
         if m and re.search(r"\d", m.group(1)):
             actual = _compact(m.group(1))
     if actual is None and ind.target:
@@ -595,7 +925,7 @@ def _read_phase(body: str) -> Phase | None:
 
 
 _SECTIONS = [
-    ("problems", re.compile(r"存在的?问题")),
+    ("problems", re.compile(r"存在的?问题|偏差原因|偏离.{0,8}原因|未完成(?:的)?原因")),
     ("result_use", re.compile(r"结果应用")),
     ("measures", re.compile(r"改进措施|改进意见|整改措施|改进建议|下一步(?:工作)?(?:计划|打算|措施)")),
 ]
@@ -614,85 +944,210 @@ class _Entry:
 
 
 def parse_text(text: str, source_name: str | None = None) -> Evaluation:
-    """Read a report's text (see module docstring); ReportError if it is none."""
+    """Read a report's text (see module docstring); ReportError if it is none.
+
+    A self-evaluation is never refused for a missing field: an unknown
+    department is ``""``, an unknown year None (the pipeline asks for them).
+    """
     name = source_name or "文本"
     meta, paras = _paragraphs(text)
     whole = meta.get("title", "") + "\n" + "\n".join(p.text for p in paras)
     if not whole.strip():
         raise ReportError(f"文件 {name} 中没有文字")
-    if "绩效" not in whole or not re.search(r"自评|评价|绩效目标", whole):
+    heading = next((p.text for p in paras[:6] if not p.cell and _title_like(p.text)), "")
+    for t in [meta.get("title", ""), heading]:
+        t = re.sub(r"[（(]试行[）)]$", "", tn.normalize_chars(t))
+        if re.search(r"(?:办法|细则|通知|意见|规定|指引|制度|方案|指南|规程)$", t) and not re.search(
+                r"(?:自评|评价)(?:总结)?(?:报告|表|结果|情况)", t):
+            raise ReportError(f"文件 {name} 是“{t}”，不是绩效自评报告")
+    if not _is_self_evaluation(whole):
         raise ReportError(f"文件 {name} 不是绩效自评报告：没有找到“绩效”“自评/评价”等字样")
 
     titles = [tn.normalize_chars(meta["title"])] if meta.get("title") else []
-    for p in [p for p in paras if not p.cell][:10]:
-        if _TITLE_PARA.match(p.text):
-            titles.append(p.text)
+    body = [p for p in paras if p.text][:12]
+    for k, p in enumerate(body):
+        text = re.sub(r"^附件\s*\d*\s*[：:]?\s*", "", p.text)  # "附件2：…报告"
+        text = re.sub(r"\.(?:pdf|docx?|wps|txt)$", "", text, flags=re.IGNORECASE)  # a file name shown as title
+        lead = _LEADING_TITLE.match(text) if not p.cell else None
+        if lead and not _TITLE_PARA.match(text):
+            # a PDF text layer joined into one paragraph: "…绩效自评报告 一、基本情况…"
+            titles.append(lead.group(1))
+            continue
+        unit_colon = re.match(r"^([^：]{2,40})：(.+)$", text)
+        if _TITLE_PARA.match(text) or (
+            unit_colon and _ORG.match(unit_colon.group(1)) and _TITLE_PARA.match(unit_colon.group(2))
+        ):
+            prev = body[k - 1] if k else None
+            # a title over two paragraphs: "2022年度某某局" / "部门整体绩效自评报告"
+            if (prev and not prev.used and _title_like(prev.text) and len(prev.text) <= 40
+                    and "绩效" not in prev.text and re.fullmatch(r"[\u4e00-\u9fff\d （）]+", prev.text)
+                    and not _TITLE_PARA.match(prev.text) and _dept_from_title(p.text) is None
+                    and _dept_from_title(prev.text + p.text)):
+                titles.append(prev.text + p.text)
+                prev.used = True
+            titles.append(text)
             p.used = True
+            nxt = body[k + 1] if k + 1 < len(body) else None
+            # "2019年部门整体支出绩效评价报告" / "益阳市赫山区城市管理和综合执法局"
+            if (nxt and _dept_from_title(text) is None and len(nxt.text) <= 30
+                    and _ORG.match(nxt.text)):
+                titles.insert(len(titles) - 1, f"{text} {nxt.text}")
+                nxt.used = True
 
+    warnings: list[str] = []
+    stem = tn.normalize_chars(Path(source_name).stem) if source_name else ""
     year = _find_year(titles, paras)
+    if year is None and stem:
+        year = _year_in(stem, bare=True)
+        if year is not None:
+            warnings.append(f"评价年度 {year} 取自文件名，正文未写明")
+    dept_name, parent = _find_department(titles, paras)
+    if not dept_name and stem:
+        dept_name = _dept_from_title(stem) or ""
+        if dept_name:
+            warnings.append(f"单位名称“{dept_name}”取自文件名，正文未写明")
     if year is None:
-        raise ReportError(f"文件 {name} 中没有找到评价年度（如“2022年度”）")
-    dept_name = _find_department(titles, paras)
+        warnings.append("未找到评价年度，需要补充")
     if not dept_name:
-        raise ReportError(f"文件 {name} 中没有找到预算单位名称（标题或“实施单位”栏）")
+        warnings.append("未找到被评价单位的名称，需要补充")
     title = titles[0] if titles else ""
-    scope, project = _find_scope(title, paras)
+    scope, project = _find_scope(title, paras, dept_name)
 
-    ev = Evaluation(department=department_of(dept_name), year=year, scope=scope,
+    department = department_of(dept_name) if dept_name else Department(name="")
+    department.parent = parent
+    ev = Evaluation(department=department, year=year, scope=scope,
                     project=project, source_name=source_name)
     goals: dict[int, Goal] = {}
     budget = _Budget()
     _walk(paras, ev, goals, budget)
     cells = [p for p in paras if p.cell]
-    _read_budget_table(cells, budget)
+    _read_budget_table(cells, budget, _declared_unit(paras))
     if ev.self_score is None:
         ev.self_score = _read_table_score(cells)
+    if ev.self_score is None and ev.self_grade is None:
+        ev.self_grade = _read_table_grade(cells)
+    if ev.self_score is not None:
+        ev.self_grade = None  # a grade is kept only where no score is stated
+    budget.settle(warnings)
     ev.budget = budget.as_lines()
     ev.goals = [goals[n] for n in sorted(goals)]
+    _attach_reasons(ev, paras)
     ev.unparsed = _unparsed(paras)
+    ev.warnings = warnings + ev.warnings
     return ev
 
 
-def _find_year(titles: list[str], paras: list[Para]) -> int | None:
-    for t in titles:
-        m = _YEAR.search(t)
-        if m:
-            return int(m.group(1))
-    for p in paras[:40]:
-        m = re.search(r"(20\d{2})\s*年度", p.text)
-        if m:
-            return int(m.group(1))
-    for p in paras:
-        m = _YEAR.search(p.text)
+def _is_self_evaluation(whole: str) -> bool:
+    """绩效 with 自评/评价/绩效目标, or a 自评报告/自评表 about funds ("专项资金项目自评报告")."""
+    if "绩效" in whole and re.search(r"自评|评价|绩效目标", whole):
+        return True
+    return bool(re.search(r"自评(?:价)?(?:报告|表|结果|得分|分)", whole)
+                and re.search(r"资金|预算|支出|项目", whole))
+
+
+_DATE = re.compile(r"20\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?")
+_YEAR_FIELD = re.compile(r"^(?:评价年度|评价年份|年度|所属年度|项目年度)\s*[：:]\s*(20\d{2})(?!\d)")
+
+
+def _year_in(text: str, bare: bool = False) -> int | None:
+    """The first year of a title or file name: ``2022年度``, ``2018绩效…`` (bare)."""
+    m = _YEAR.search(text)
+    if m:
+        return int(m.group(1))
+    if bare:
+        m = re.search(r"(?<!\d)(20\d{2})(?!\d)", text)
         if m:
             return int(m.group(1))
     return None
 
 
-def _find_department(titles: list[str], paras: list[Para]) -> str | None:
+def _find_year(titles: list[str], paras: list[Para]) -> int | None:
+    for t in titles:
+        found = _year_in(t, bare=True)
+        if found:
+            return found
+    for i, p in enumerate(paras):
+        m = _YEAR_FIELD.match(p.text.replace(" ", ""))
+        if m:
+            return int(m.group(1))
+        if p.cell and re.fullmatch(r"(?:评价)?年度", p.text):
+            q = next((q for q in paras[i + 1: i + 3] if q.text), None)
+            if q and re.fullmatch(r"20\d{2}\s*年?度?", q.text):
+                return int(q.text[:4])
+    for p in paras[:40]:
+        m = re.search(r"(20\d{2})\s*年度", p.text)
+        if m:
+            return int(m.group(1))
+    for p in paras:  # a date ("2018年6月5日") is when the report was written
+        m = _YEAR.search(_DATE.sub("", p.text))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _find_department(titles: list[str], paras: list[Para]) -> tuple[str, str | None]:
+    """(evaluated unit, its 主管部门 or None): title, labelled fields, signature."""
+    fields: list[tuple[int, str, str, list[Para]]] = []  # rank, label, value, paras
+    for i, p in enumerate(paras):
+        # "主管部门：某某局 实施单位：某某中心" holds two fields
+        parts = [p.text] if p.cell else re.split(r"\s+(?=[\u4e00-\u9fff（）]{2,14}[：:])", p.text)
+        for part in parts:
+            m = _FIELD_LABEL.match(part) or _PLAIN_FIELD.match(part)
+            if not m:
+                continue
+            value, held = m.group(2).strip(), [p]
+            if not value and p.cell:
+                q = next((q for q in paras[i + 1: i + 3] if q.text), None)
+                value, held = (q.text, [p, q]) if q else ("", held)
+            value = re.split(r"\s{2,}|\s+(?=\S+[：:])", value)[0].strip() if value else value
+            if value and _ORG.match(value):
+                fields.append((_field_rank(m.group(1)), m.group(1), value, held))
+    fields.sort(key=lambda f: f[0])
+    name = ""
     for t in titles:
         found = _dept_from_title(t)
         if found:
-            return found
-    best: tuple[int, str, list[Para]] | None = None
-    for i, p in enumerate(paras):
-        m = _FIELD_LABEL.match(p.text)
-        if not m:
-            continue
-        value, held = m.group(2).strip(), [p]
-        if not value and p.cell:
-            q = next((q for q in paras[i + 1: i + 3] if q.text), None)
-            value, held = (q.text, [p, q]) if q else ("", held)
-        if value and _ORG.match(value) and (best is None or _FIELD_RANK[m.group(1)] < best[0]):
-            best = (_FIELD_RANK[m.group(1)], value, held)
-    if best is None:
-        return None
-    for p in best[2]:
-        p.used = True
-    return best[1]
+            name = found
+            break
+    if name:
+        # a field's fuller name of the same unit wins ("前山镇" → "徐闻县前山镇人民政府")
+        fuller = next((f for f in fields if f[0] <= 1 and name in f[2] and f[2] != name), None)
+        if fuller:
+            name = fuller[2]
+            for q in fuller[3]:
+                q.used = True
+    elif fields:
+        name = fields[0][2]
+        for q in fields[0][3]:
+            q.used = True
+    else:
+        name = _signature(paras) or ""
+    parent = next((f[2] for f in fields if f[0] == 2 and f[2] != name), None)
+    if parent and name:
+        for f in fields:
+            if f[2] == parent:
+                for q in f[3]:
+                    q.used = True
+    return name, parent
 
 
-def _find_scope(title: str, paras: list[Para]) -> tuple[str, str]:
+def _signature(paras: list[Para]) -> str | None:
+    """The unit that signs the report: a unit's name just before the closing date."""
+    tail = [p for p in paras if not p.cell and p.text][-10:]
+    for a, b in zip(tail, tail[1:], strict=False):
+        org = re.sub(r"[（(](?:盖章|公章|签章)[）)]$", "", a.text).strip()
+        if len(org) <= 30 and _ORG.match(org) and _DATE.fullmatch(b.text.replace(" ", "")):
+            a.used = b.used = True
+            return org
+    for a in tail:  # "某某县民政局 2021年3月5日" on one line
+        m = re.fullmatch(r"(\S{3,30}?)\s*" + _DATE.pattern, a.text)
+        if m and _ORG.match(m.group(1)):
+            a.used = True
+            return m.group(1)
+    return None
+
+
+def _find_scope(title: str, paras: list[Para], dept: str = "") -> tuple[str, str]:
     if "整体" in title or not re.search(r"项目|工程|专项|资金", title):
         return "部门整体", ""
     project = ""
@@ -710,15 +1165,25 @@ def _find_scope(title: str, paras: list[Para]) -> tuple[str, str]:
                 break
     if not project:
         t = re.sub(r"（[^（）]*）", " ", title)
-        t = re.sub(r"(?:项目支出)?绩效(?:自评|评价)(?:报告|表|结果).*$", "", t).strip()
+        if dept and t.startswith(dept):  # "海口市秀英区水务局2022年衔接资金项目…"
+            t = _YEAR_AROUND.sub("", t[len(dept):])
+        t = re.sub(r"(?:项目支出)?(?:重点)?(?:绩效)?(?:单位)?(?:自评价?|评价)(?:总结)?(?:报告|表|结果).*$", "", t)
+        t = _YEAR_AROUND.sub("", t.strip()) if dept and title.startswith(dept) else t.strip()
+        t = re.sub(r"(?:重点|绩效)$", "", t)
         project = t.split(" ")[-1] if t else ""
+        if project in ("项目", "项目资金", "项目支出", "资金", "专项资金", "专项"):
+            project = ""  # a report over several projects names none
     return "项目", project
 
 
 def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Budget) -> None:
     stack: list[_Entry] = []
     awaiting: Indicator | None = None  # an item whose sentence is still to come
+    last_ind: Indicator | None = None  # the item a 偏差原因 paragraph would explain
+    after_ind: Indicator | None = None
     for i, p in enumerate(paras):
+        if p.text:  # only the paragraph right after an item may explain it
+            after_ind, last_ind = last_ind, None
         if p.cell:  # table cells: facts and goal names, no outline
             if p.text:
                 m = _GOAL.match(p.text)
@@ -763,10 +1228,17 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
         if awaiting is not None and not p.marker and category:
             awaiting.source_text = f"{awaiting.source_text}{p.text}"
             _read_outcome(awaiting, p.text)
-            awaiting = None
+            last_ind, awaiting = awaiting, None
             p.used = True
             continue
         awaiting = None
+        dev = _DEVIATION.match(p.body) if category and after_ind is not None else None
+        if dev:  # "偏差原因：…" right after an indicator is its reason
+            rest = dev.group(1).strip()
+            if rest.rstrip("。") not in ("", "无", "/", "不适用") and after_ind.met is not True:
+                after_ind.reason = rest
+            p.used = True
+            continue
         if category:
             ind, sentence = _read_indicator(p.body, *category)
             if ind:
@@ -775,6 +1247,7 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
                     goals[no] = Goal(no, "")
                 goals[no].indicators.append(ind)
                 awaiting = None if sentence else ind
+                last_ind = ind
                 p.used = True
                 continue
         if p.heading and _title_like(p.body):
@@ -794,11 +1267,15 @@ def _walk(paras: list[Para], ev: Evaluation, goals: dict[int, Goal], budget: _Bu
 
 def _read_facts(p: Para, ev: Evaluation, budget: _Budget) -> None:
     if ev.self_score is None:
-        m = SCORE.search(p.text)
-        if m and float(m.group(1)) <= 100:
-            ev.self_score = float(m.group(1))
+        score = read_score(p.text, ev.year)
+        if score is not None:
+            ev.self_score = score
             if len([s for s in re.split(r"[。！？]", p.text) if s.strip()]) == 1:
                 p.used = True
+    if ev.self_score is None and ev.self_grade is None:
+        grade = read_grade(p.text)
+        if grade and not _other_year(p.text, ev.year):
+            ev.self_grade = grade
     _read, understood = budget.read_text(p.body)
     if understood:
         p.used = True
@@ -854,6 +1331,91 @@ def _section(stack: list[_Entry]) -> str | None:
     return None
 
 
+# --- reasons for unmet indicators
+
+# A clause that goes on with the topic of the one before ("第 1 处：因…").
+_CONTINUES = re.compile(r"^(?:第\s*\d+\s*[处项个条点]|其中|因|由于|原因|主要|具体|一是|二是|三是|（\d+）|\d+[、.])")
+
+
+def _core(name: str) -> str:
+    """An indicator's subject: its name without values, units or spaces."""
+    core = re.sub(r"[^\u4e00-\u9fff]", "", _VALUE_IN_NAME.sub("", name))
+    # the measure word is no part of the subject (化解率 ↔ 化解偏差大), as long
+    # as a subject of four characters is left (培训覆盖率 → 培训覆盖)
+    for suffix in ("完成率", "达标率", "覆盖率", "合格率", "及时率", "满意度", "次数", "人数", "数量",
+                   "比例", "率", "数"):
+        if core.endswith(suffix) and len(core) - len(suffix) >= 4:
+            return core[: -len(suffix)]
+    return core
+
+
+def _shared_start(core: str, text: str) -> int:
+    """Length of the longest run of ``core``, starting in its first two
+    characters, that ``text`` contains (信访积案化解率 ↔ 信访积案化解偏差大: 6)."""
+    best = 0
+    for start in range(min(2, len(core))):
+        n = best + 1
+        while start + n <= len(core) and core[start: start + n] in text:
+            best = n
+            n += 1
+    return best
+
+
+def _segments(paragraphs: list[str]) -> list[str]:
+    """Topics of free text: clauses split at ；/。, continuations kept together."""
+    out: list[str] = []
+    for para in paragraphs:
+        first = True
+        for piece in re.findall(r"[^；。]+[；。]?", para):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if not first and _CONTINUES.match(piece) and out:
+                out[-1] = out[-1] + piece
+            else:
+                out.append(piece)
+            first = False
+    return [o.rstrip("；") for o in out]
+
+
+def _best_match(segment: str, unmet: list[Indicator]) -> Indicator | None:
+    best, best_n = None, 0
+    compact = re.sub(r"\s", "", segment)
+    for ind in unmet:
+        core = _core(ind.name)
+        need = max(4, -(-len(core) * 3 // 5))  # at least 4 and 60% of the subject
+        n = _shared_start(core, compact)
+        if n >= need and n > best_n:
+            best, best_n = ind, n
+    return best
+
+
+def _attach_reasons(ev: Evaluation, paras: list[Para]) -> None:
+    """Problems and measures that name an unmet indicator become its reason.
+
+    Matching is by the indicator's subject (信访积案化解率 ↔ 信访积案化解;
+    消防隐患整治率 ↔ 消防隐患整改); a text naming no indicator is left alone.
+    """
+    unmet = [i for _, i in ev.indicators if i.met is False]
+    if not unmet:
+        return
+    reasons: dict[int, list[str]] = {}
+    measures: dict[int, list[str]] = {}
+    for texts, into in ((ev.problems, reasons), (ev.measures, measures)):
+        for seg in _segments(texts):
+            ind = _best_match(seg, unmet)
+            if ind is not None:
+                into.setdefault(id(ind), []).append(seg)
+    for ind in unmet:
+        parts = [ind.reason.rstrip("。")] if ind.reason else []
+        if reasons.get(id(ind)):
+            parts.append("；".join(reasons[id(ind)]))
+        if measures.get(id(ind)):
+            parts.append("改进措施：" + "；".join(measures[id(ind)]))
+        if parts:
+            ind.reason = "。".join(x.rstrip("。") for x in parts) + "。"
+
+
 def _unparsed(paras: list[Para]) -> list[str]:
     out: list[str] = []
     run: list[str] = []
@@ -880,12 +1442,14 @@ def to_json_dict(ev: Evaluation) -> dict:
     """What ``perfeval parse --json`` prints: amounts in 万元, absent → None / []."""
     return {
         "department": ev.department.name,
+        "parent": ev.department.parent,
         "region": ev.department.region,
         "kind": ev.department.kind,
         "year": ev.year,
         "scope": ev.scope,
         "project": ev.project,
         "self_score": ev.self_score,
+        "self_grade": ev.self_grade,
         "budget": [
             {"line": b.line, "budget": b.budget, "executed": b.executed}
             for b in ev.budget
@@ -897,7 +1461,8 @@ def to_json_dict(ev: Evaluation) -> dict:
                 "name": g.name,
                 "indicators": [
                     {"category": i.category, "name": i.name, "target": i.target,
-                     "actual": i.actual, "met": i.met}
+                     "actual": i.actual, "met": i.met, "weight": i.weight, "score": i.score,
+                     "reason": i.reason}
                     for i in g.indicators
                 ],
             }
@@ -908,6 +1473,7 @@ def to_json_dict(ev: Evaluation) -> dict:
         "result_use": list(ev.result_use),
         "schedule": [{"name": s.name, "start": s.start, "end": s.end} for s in ev.schedule],
         "unparsed": list(ev.unparsed),
+        "warnings": list(ev.warnings),
     }
 
 
@@ -921,9 +1487,11 @@ def summary(ev: Evaluation) -> str:
     extra = "，".join(x for x in (d.region, d.kind) if x)
     lines = [
         f"文件：{ev.source_name or '—'}",
-        f"单位：{d.name}" + (f"（{extra}）" if extra else ""),
-        f"年度：{ev.year}　评价范围：{ev.scope}" + (f"　项目：{ev.project}" if ev.project else ""),
-        f"自评得分：{'—' if ev.self_score is None else f'{ev.self_score:g}'}",
+        f"单位：{d.name or '—'}" + (f"（{extra}）" if extra else ""),
+        *([f"主管部门：{d.parent}"] if d.parent else []),
+        f"年度：{ev.year or '—'}　评价范围：{ev.scope}" + (f"　项目：{ev.project}" if ev.project else ""),
+        f"自评得分：{'—' if ev.self_score is None else f'{ev.self_score:g}'}"
+        + (f"　自评等级：{ev.self_grade}" if ev.self_grade else ""),
     ]
     labels = {"total": "总预算", "basic": "基本支出", "project": "项目支出", "fiscal": "财政拨款",
               "carryover": "上年结转", "other": "其他资金"}
@@ -945,9 +1513,13 @@ def summary(ev: Evaluation) -> str:
         for g, i in unmet:
             lines.append(f"  目标 {g.no} {i.category}「{i.name}」：目标值 {i.target or '—'}，"
                          f"实际 {i.actual or '—'}")
+            if i.reason:
+                lines.append(f"    原因：{i.reason}")
     lines.append(f"存在的问题 {len(ev.problems)} 条，改进措施 {len(ev.measures)} 条，"
                  f"结果应用 {len(ev.result_use)} 条，自评工作安排 {len(ev.schedule)} 个阶段")
     for s in ev.schedule:
         lines.append(f"  {s.name}：{s.start or '—'} 至 {s.end or '—'}")
+    for w in ev.warnings:
+        lines.append(f"注意：{w}")
     lines.append(f"未识别的内容 {len(ev.unparsed)} 段（--json 可查看全文）")
     return "\n".join(lines)

@@ -149,7 +149,9 @@ def paragraphs(lines: list[Line]) -> list[Line]:
     if len(widths) >= 5:
         p90 = widths[int(len(widths) * 0.9)]
         near_full = sum(w >= 0.85 * p90 for w in widths)
-        if p90 <= 160 and near_full >= 0.3 * len(widths):
+        # a PDF's headings and short last lines can outnumber its full lines:
+        # a fifth of them at the common width (and at least four) is wrapping
+        if p90 <= 160 and near_full >= max(4, 0.2 * len(widths)):
             full = p90
     out: list[Line] = []
     joinable = False  # may the last paragraph continue on the next line?
