@@ -6,6 +6,7 @@
 
 from .doc import Doc
 from .render import FORMATS, render, write
+from .summary import summary_report
 from .unit import unit_report
 
-__all__ = ["Doc", "FORMATS", "render", "write", "unit_report"]
+__all__ = ["Doc", "FORMATS", "render", "write", "summary_report", "unit_report"]
