@@ -199,7 +199,9 @@ def to_pdf(doc: Doc) -> bytes:
     width = A4[0] - 4.4 * cm
     story = []
     for b in doc.blocks:
-        if b.kind in ("title", "subtitle", "para", "note"):
+        if b.kind == "title":
+            story.append(_p(b.text, _fitted(st["title"], b.text, width)))
+        elif b.kind in ("subtitle", "para", "note"):
             story.append(_p(b.text, st[b.kind]))
         elif b.kind == "heading":
             story.append(_p(b.text, st[f"h{min(b.level, 3)}"]))
@@ -227,6 +229,17 @@ def to_pdf(doc: Doc) -> bytes:
             story.append(PageBreak())
     template.build(story, onFirstPage=_footer, onLaterPages=_footer)
     return buf.getvalue()
+
+
+def _fitted(style, text: str, width: float):
+    """The title on one line where it fits at 13 pt or more (a report reads its
+    title as one line; CJK characters are as wide as the font size)."""
+    from reportlab.lib.styles import ParagraphStyle
+
+    from ..ingest.textnorm import display_width
+
+    size = min(style.fontSize, max(13.0, width / (display_width(text) / 2 + 1)))
+    return ParagraphStyle("title_fit", parent=style, fontSize=size, leading=size * 1.45)
 
 
 def _col_widths(b, width: float) -> list[float]:

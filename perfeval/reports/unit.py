@@ -111,11 +111,17 @@ def _item(no: int | None, ind, year: int, unit: str) -> str:
     actual = ind.actual
     if actual and re.search(r"\d", actual) and _core(ind.name):
         sentence = f"{year} 年度{unit}{_core(ind.name)}为 {actual}，{_status(ind.met)}。"
-    elif actual:
-        sentence = f"{year} 年度{unit}实际完成情况：{actual}，{_status(ind.met)}。"
-    else:
+    else:  # a worded actual (部分完成, 有效控制) stands in its own paragraph: see _text_actual
         sentence = f"{year} 年度{unit}{_status(ind.met)}。"
     return f"{mark}{ind.name}（年初目标值：{target}）。{sentence}"
+
+
+def _text_actual(ind) -> str | None:
+    """A worded actual, written after the item: its words (部分完成) would
+    otherwise change the status the item's sentence states."""
+    if ind.actual and not (re.search(r"\d", ind.actual) and _core(ind.name)):
+        return f"实际完成情况：{ind.actual}"
+    return None
 
 
 def _unmet(ev, es) -> list[tuple]:
@@ -231,6 +237,8 @@ def build(ev, es, findings: pd.DataFrame) -> Doc:
             items = [i for i in g.indicators if i.category == cat]
             for m, ind in enumerate(items):
                 doc.para(_item(m if len(items) > 1 else None, ind, year, unit))
+                if _text_actual(ind):
+                    doc.para(_text_actual(ind))
                 if ind.met is False or ind.reason:
                     doc.para(f"偏差原因：{ind.reason or '报告未说明原因'}")
     doc.heading(f"（{CN_NUMBERS[k - 1]}）上年度部门整体部门自评结果应用情况", 2)
