@@ -190,7 +190,7 @@ def read_expected_units(name: str, data: bytes) -> pd.DataFrame:
         out[unit] = parent or out.get(unit)
     if not out:
         raise PerfevalError(f"{where}：没有单位名称")
-    return pd.DataFrame({"department": list(out), "parent": list(out.values())})
+    return pd.DataFrame({"department": list(out), "parent": pd.Series(list(out.values()), dtype=object)})
 
 
 def set_expected_units(store, year: int, units: pd.DataFrame, *,
