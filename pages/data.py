@@ -23,6 +23,7 @@ from perfeval.ingest import (
 from perfeval.model import PerfevalError
 from perfeval.scoring import ensure_scores
 from perfeval.ui import auth
+from perfeval.ui.reports import coverage_panel
 
 DRY_RUN_KEY = "data_dry_run"
 UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
@@ -111,6 +112,8 @@ if users.can_import(user):
                     st.rerun()
         else:
             st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")
+
+coverage_panel(store, user)
 
 # -- 2. revisions and restore ----------------------------------------------------------
 st.header("版本历史")

@@ -190,9 +190,9 @@ def build(ev, es, findings: pd.DataFrame) -> Doc:
     unmet = _unmet(ev, es)
     if not unmet:
         doc.para("全部绩效指标均完成年初目标值。")
-    for goal, ind, stated, computed in unmet:
-        note = ("" if stated is False else
-                "报告称完成，但按评分规则实际完成值未达到年初目标值；")
+    for goal, ind, stated, _computed in unmet:
+        note = {False: "", True: "报告称完成，但按评分规则实际完成值未达到年初目标值；",
+                None: "报告未说明是否完成，按评分规则实际完成值未达到年初目标值；"}[stated]
         doc.para(f"“{ind.name}”（{goal.name or '未归入目标'}，{ind.category}指标）：年初目标值 "
                  f"{ind.target or '未填写'}，实际完成值 {ind.actual or '未填写'}，{note}"
                  f"未完成原因：{ind.reason or '报告未说明原因'}。")
