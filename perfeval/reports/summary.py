@@ -121,6 +121,7 @@ def build(f: Filters, d: dict, *, source: str, seconds: float | None = None) -> 
     _problems(doc, d)
     _rectify(doc, d, year)
     _trend(doc, d)
+    _appendix(doc, d)
     if seconds is not None:
         doc.note(f"本报告的数据查询用时 {seconds:.1f} 秒。")
     return doc
@@ -157,14 +158,7 @@ def _scores(doc: Doc, d: dict, k: dict) -> None:
     low = d["rank_low"]
     if not low.empty:
         doc.image(charts.ranking(low, f"计算得分最低的 {len(low)} 个部门"), 15,
-                  "图 2 计算得分排名（条形为计算得分，颜色表示等级，◆ 为自评得分）")
-    scores = d["scores"]
-    doc.heading("各部门得分", 3)
-    doc.table(["序号", "部门", "类别", "计算得分", "自评得分", "差额", "等级", "预算执行率", "未完成指标"],
-              [[str(i), r.department, r.kind or "", _s(r.total), _s(r.self_score), _s(r.gap),
-                r.grade or "", pct(r.exec_rate) if _ok(r.exec_rate) else "—", str(int(r.unmet))]
-               for i, r in enumerate(scores.itertuples(index=False), 1)])
-    doc.note("按计算得分从低到高排列；差额 = 自评得分 − 计算得分，正数为自评偏高。")
+                  "图 2 计算得分排名（条形为计算得分，颜色表示等级，◆ 为自评得分；各部门得分见附表 1）")
 
 
 def _bands() -> list[str]:
@@ -217,12 +211,6 @@ def _budget(doc: Doc, d: dict, k: dict) -> None:
                   [[str(i), r.department, num(r.budget), num(r.executed), pct(r.exec_rate),
                     r.reason if isinstance(r.reason, str) else "未说明原因"]
                    for i, r in enumerate(low.itertuples(index=False), 1)])
-    doc.heading("各部门预算执行", 3)
-    doc.table(["序号", "部门", "全年预算数（万元）", "全年执行数（万元）", "执行率"],
-              [[str(i), r.department, num(r.budget), num(r.executed),
-                pct(r.exec_rate) if _ok(r.exec_rate) else "—"]
-               for i, r in enumerate(b.itertuples(index=False), 1)])
-    doc.note("按执行率从低到高排列。")
 
 
 def _unmet_rows(df: pd.DataFrame) -> list[list[str]]:
@@ -307,3 +295,21 @@ def _trend(doc: Doc, d: dict) -> None:
                 pct(r.exec_rate) if _ok(r.exec_rate) else "—",
                 f"{int(r.unmet):,}" if _ok(r.unmet) else "—"]
                for r in t.itertuples(index=False)])
+
+
+def _appendix(doc: Doc, d: dict) -> None:
+    """The full per-department tables, after the analysis."""
+    doc.page_break()
+    doc.heading("附表", 1)
+    doc.heading("附表 1 各部门得分", 3)
+    doc.table(["序号", "部门", "类别", "计算得分", "自评得分", "差额", "等级", "预算执行率", "未完成指标"],
+              [[str(i), r.department, r.kind or "", _s(r.total), _s(r.self_score), _s(r.gap),
+                r.grade or "", pct(r.exec_rate) if _ok(r.exec_rate) else "—", str(int(r.unmet))]
+               for i, r in enumerate(d["scores"].itertuples(index=False), 1)])
+    doc.note("按计算得分从低到高排列；差额 = 自评得分 − 计算得分，正数为自评偏高。")
+    doc.heading("附表 2 各部门预算执行", 3)
+    doc.table(["序号", "部门", "全年预算数（万元）", "全年执行数（万元）", "执行率"],
+              [[str(i), r.department, num(r.budget), num(r.executed),
+                pct(r.exec_rate) if _ok(r.exec_rate) else "—"]
+               for i, r in enumerate(d["budget"].itertuples(index=False), 1)])
+    doc.note("按执行率从低到高排列。")
