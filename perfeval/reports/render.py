@@ -16,7 +16,6 @@ from ..model import PerfevalError
 from .doc import Doc
 
 PDF_FONT = "STSong-Light"
-PLAIN_CELL = 8  # characters up to which a PDF table cell is drawn as a plain string
 DOCX_EAST_ASIAN_FONT = "宋体"
 FORMATS = (".docx", ".pdf")
 
@@ -225,12 +224,16 @@ def to_pdf(doc: Doc) -> bytes:
         elif b.kind == "heading":
             story.append(_p(b.text, st[f"h{min(b.level, 3)}"]))
         elif b.kind == "table":
+            from ..ingest.textnorm import display_width
+
+            widths = _col_widths(b, width)
             data = [[_p(h, st["cell"]) for h in b.headers]]
-            # Short cells (numbers, grades) as plain strings: a Paragraph per
-            # cell is what makes a 1,500-row table slow; long ones wrap.
-            data += [[v if len(v) <= PLAIN_CELL else _p(v, st["cell"]) for v in row]
-                     for row in b.rows]
-            t = Table(data, repeatRows=1, colWidths=_col_widths(b, width))
+            # Cells that fit their column (numbers, grades) as plain strings: a
+            # Paragraph per cell is what makes a 1,500-row table slow; the rest
+            # wrap. 8 pt type: a CJK character 8 pt wide, a digit about 4.
+            data += [[v if display_width(v) * 4.2 + 7 <= widths[j] else _p(v, st["cell"])
+                      for j, v in enumerate(row)] for row in b.rows]
+            t = Table(data, repeatRows=1, colWidths=widths)
             t.setStyle(TableStyle([
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
