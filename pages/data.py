@@ -113,8 +113,6 @@ if users.can_import(user):
         else:
             st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")
 
-coverage_panel(store, user)
-
 # -- 2. revisions and restore ----------------------------------------------------------
 st.header("版本历史")
 allowed = st.session_state.get(auth.ALLOWED_KEY)
@@ -176,3 +174,6 @@ if users.can_backup(user):
             col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
                                 file_name=f"perfeval-backup.{ext}", mime=mime,
                                 key=f"data_backup_dl_{fmt}")
+
+# -- 4. who has submitted ---------------------------------------------------------------
+coverage_panel(store, user)
