@@ -61,7 +61,7 @@ def ranking(df: pd.DataFrame, title: str) -> bytes:
     ax.scatter(df["self_score"], list(y), marker="D", color="black", s=14, zorder=3,
                label="自评得分")
     ax.set_yticks(list(y), [_short(d) for d in df["department"]], fontsize=7)
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 102)  # a self-score of 100 stays inside the frame
     ax.set_xlabel("计算得分（分）")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=7)
