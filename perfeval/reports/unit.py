@@ -188,7 +188,9 @@ def build(ev, es, findings: pd.DataFrame) -> Doc:
 
     doc.heading("3.未完成的绩效目标", 3)
     unmet = _unmet(ev, es)
-    if not unmet:
+    if not inds:
+        doc.para("报告未设置绩效指标。")
+    elif not unmet:
         doc.para("全部绩效指标均完成年初目标值。")
     for goal, ind, stated, _computed in unmet:
         note = {False: "", True: "报告称完成，但按评分规则实际完成值未达到年初目标值；",
