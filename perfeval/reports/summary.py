@@ -258,7 +258,8 @@ def _problems(doc: Doc, d: dict) -> None:
         doc.para("参评单位的报告中没有填写存在的问题。")
         return
     for kind, group in p.groupby("kind", sort=True):
-        doc.para(f"{kind}：{int(group['units'].sum()):,} 条问题，出现最多的是——")
+        doc.para(f"{kind}：单位填写的问题 {len(group):,} 种（按相同文字计），"
+                 f"提出单位最多的 {min(len(group), PROBLEM_TEXTS)} 种如下。")
         doc.table(["问题", "提出的单位数"],
                   [[r.text, str(int(r.units))]
                    for r in group.head(PROBLEM_TEXTS).itertuples(index=False)])
