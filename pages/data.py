@@ -23,6 +23,7 @@ from perfeval.ingest import (
 from perfeval.model import PerfevalError
 from perfeval.scoring import ensure_scores
 from perfeval.ui import auth
+from perfeval.ui.reports import coverage_panel
 
 DRY_RUN_KEY = "data_dry_run"
 UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
@@ -173,3 +174,6 @@ if users.can_backup(user):
             col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
                                 file_name=f"perfeval-backup.{ext}", mime=mime,
                                 key=f"data_backup_dl_{fmt}")
+
+# -- 4. who has submitted ---------------------------------------------------------------
+coverage_panel(store, user)

@@ -7,6 +7,7 @@ from perfeval.queries import GRADE_ORDER, UNMET_LABELS
 from perfeval.ui import charts
 from perfeval.ui import frame as ui
 from perfeval.ui.links import delta_text
+from perfeval.ui.reports import summary_report_control
 
 f = ui.filters()
 ui.header("总览", f)
@@ -42,6 +43,7 @@ row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for
               border=True, help="各等级的评价数：优 ≥90，良 ≥80，中 ≥60，差 <60")
 if f.compare_year is None:
     st.caption("没有对比年度的数据，指标卡不显示变化。")
+summary_report_control(f, allowed)
 
 left, right = st.columns([3, 2])
 with left:

@@ -9,6 +9,7 @@ from perfeval.model import BUDGET_LINES, FINDING_KINDS
 from perfeval.queries import waterfall_steps
 from perfeval.ui import charts, links
 from perfeval.ui import frame as ui
+from perfeval.ui.reports import unit_report_control
 
 f = ui.filters()
 ui.header("部门画像", f)
@@ -47,6 +48,7 @@ if card is None:
 st.subheader(f"{dept} · {card['year']} 年度" + (f" · {card['project']}" if card["project"] else ""))
 st.caption(" · ".join(x for x in (card.get("region"), card.get("kind"),
                                   f"第 {card['revision']} 版", card.get("source_name")) if x))
+unit_report_control(f, dept, card["year"], card["project"] or "")
 m = st.columns(6)
 m[0].metric("计算得分", ui.fmt_num(card["total"], 2), border=True,
             help=f"单位：分。满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
