@@ -197,7 +197,7 @@ def build(ev, es, findings: pd.DataFrame) -> Doc:
                 None: "报告未说明是否完成，按评分规则实际完成值未达到年初目标值；"}[stated]
         doc.para(f"“{ind.name}”（{goal.name or '未归入目标'}，{ind.category}指标）：年初目标值 "
                  f"{ind.target or '未填写'}，实际完成值 {ind.actual or '未填写'}，{note}"
-                 f"未完成原因：{ind.reason or '报告未说明原因'}。")
+                 f"未完成原因：{(ind.reason or '报告未说明原因').rstrip('。；;')}。")
 
     doc.heading("（三）存在的问题和原因", 2)
     for n, text in enumerate(ev.problems, 1):
