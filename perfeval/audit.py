@@ -1,4 +1,4 @@
-"""Review (复核): the checks a finance bureau runs on self-evaluations (DESIGN §3).
+"""Review (复核): the checks a finance bureau runs on self-evaluations (docs/规则.md §复核).
 
 Every check has a stable code (:data:`CHECKS`), a severity (错误 / 警告 /
 提示), a Chinese message naming the goal and the indicator, and its evidence
@@ -9,8 +9,8 @@ store's tables (current revisions only), run in bulk by :func:`audit_store`.
 :func:`audit_evaluation` audits one evaluation held in memory by writing it
 (and the previous year's, for UNMET_REPEATED) into a throwaway in-memory
 store and running the same SQL, so the two paths cannot drift apart. Scores
-come from :mod:`perfeval.scoring` (``ensure_scores``; rules are never redone
-here): SCORE_GAP, OVER_ACHIEVED, REPORTED_SCORE_MISMATCH,
+come from the scoring tables, written with each import (rules are never
+redone here, and the audit never writes): SCORE_GAP, OVER_ACHIEVED, REPORTED_SCORE_MISMATCH,
 REPORTED_MET_MISMATCH, QUALITATIVE_OUT_OF_BAND and EXEC_RATE_MISMATCH read
 them. A read-only store without scores skips those checks.
 
@@ -48,8 +48,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import rules
+from .filters import Filters
 from .model import BUDGET_LINES, Evaluation, PerfevalError
-from .scoring import DEFAULT_SCHEME, ensure_scores, get_scheme
+from .rules import DEFAULT_SCHEME
+from .scoring import get_scheme
 
 SEVERITIES = ("错误", "警告", "提示")
 
@@ -110,14 +113,14 @@ class AuditSettings:
     """
 
     scheme: str = DEFAULT_SCHEME
-    score_gap: float = 1.0
-    score_gap_hint: float = 0.5
+    score_gap: float = rules.SCORE_GAP_WARN
+    score_gap_hint: float = rules.SCORE_GAP_HINT
     reported_score_tolerance: float = 0.5
     weight_total: float = 100.0
     weight_tolerance: float = 0.01
     amount_tolerance: float = 0.01
     rate_tolerance: float = 0.005
-    low_exec_rate: float = 0.9
+    low_exec_rate: float = rules.LOW_EXEC_RATE
     problem_similarity: float = 0.25
     disabled: frozenset[str] = frozenset()
 
@@ -154,19 +157,10 @@ FINDING_COLUMNS = ["code", "severity", "title", "department", "year", "scope", "
 # SQL fragments (fixed text; every value is a bound parameter)
 # --------------------------------------------------------------------------
 
-_WS = r"[\s\x{3000}]+"
-_NAME_KEY = f"regexp_replace(COL, '{_WS}', '', 'g')"
-# Across years a target written into the name may change (99% → 95%).
-_YEAR_KEY = (r"coalesce(nullif(regexp_replace(COL, '[\s\x{3000}0-9０-９.．%％‰]+', '', 'g'), ''),"
-             r" COL)")
-
-
-def _name_key(col: str) -> str:
-    return _NAME_KEY.replace("COL", col)
-
-
-def _year_key(col: str) -> str:
-    return _YEAR_KEY.replace("COL", col)
+# "The same indicator": within an evaluation by rules.name_key_sql, across
+# years by rules.indicator_key_sql (the unmet streak uses the same key).
+_name_key = rules.name_key_sql
+_year_key = rules.indicator_key_sql
 
 
 def _n(expr: str) -> str:
@@ -198,23 +192,17 @@ _PREPARE = [
     SELECT e.eval_id, e.department, e.year, e.scope, e.project, e.self_score,
            s.total, s.grade, s.gap, s.exec_rate, s.exec_weight, s.exec_score, s.max_score
     FROM cur_evaluations e
-    LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = $scheme
-    WHERE ($year IS NULL OR e.year = CAST($year AS INTEGER))
-      AND ($depts IS NULL OR list_contains(CAST($depts AS VARCHAR[]), e.department))
-      AND ($allowed IS NULL OR list_contains(CAST($allowed AS VARCHAR[]), e.department))
-      AND ($region IS NULL OR e.region = CAST($region AS VARCHAR))
-      AND ($kind IS NULL OR e.kind = CAST($kind AS VARCHAR))
-      AND ($scope IS NULL OR e.scope = CAST($scope AS VARCHAR))
-      AND ($eval_ids IS NULL OR list_contains(CAST($eval_ids AS BIGINT[]), e.eval_id))
+    LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+    WHERE {where}
     """,
-    """
+    f"""
     CREATE OR REPLACE TEMP TABLE a_ind AS
     SELECT i.ind_id, i.eval_id, i.goal_no, i.seq, i.category, i.name, i.target_text,
            i.actual_text, i.comparator, i.target_num, i.target_unit, i.target_level,
            i.actual_num, i.actual_unit, i.actual_level, i.direction, i.direction_inferred,
            i.weight, i.score, i.met, i.reason,
            s.weight AS rule_weight, s.score AS rule_score, s.rule, s.over_achieved,
-           s.met_computed, coalesce(s.met_computed, i.met) AS met_final,
+           s.met_computed, {rules.met_sql('s', 'i')} AS met_final,
            printf('目标%d“%s”', i.goal_no, coalesce(g.name, '')) AS goal_label
     FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id
     LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
@@ -254,7 +242,7 @@ _PREPARE = [
 _PREPARE_PREV = f"""
     CREATE OR REPLACE TEMP TABLE a_prev AS
     SELECT k.eval_id AS cur_eval_id, {_year_key('i.name')} AS ykey, i.name, i.actual_text,
-           coalesce(s.met_computed, i.met) AS met_final, pe.year
+           {rules.met_sql('s', 'i')} AS met_final, pe.year
     FROM (SELECT eval_id, department, year - 1 AS year, scope, project FROM a_ev) k
     JOIN cur_evaluations pe USING (department, year, scope, project)
     JOIN indicators i ON i.eval_id = pe.eval_id
@@ -561,22 +549,35 @@ _PRODUCES = {"DUPLICATE_INDICATOR": ("DUPLICATE_INDICATOR", "DUPLICATE_INDICATOR
 assert set(_CHECK_SQL) | {c for cs in _PRODUCES.values() for c in cs} == set(CHECKS)
 
 
+# Key of the scope's (condition, positional params) in the parameter dict.
+WHERE = "_where"
+
+
 def _used(sql: str, params: dict) -> dict:
     """DuckDB rejects named parameters a statement does not use."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+    return {k: v for k, v in params.items() if k != WHERE and re.search(rf"\${k}\b", sql)}
+
+
+def _filters(year, departments, where: dict | None) -> Filters:
+    """The audit's scope as the dashboard's Filters (scope None: every scope)."""
+    where = where or {}
+    return Filters(year=year, region=where.get("region"), kind=where.get("kind"),
+                   departments=tuple(departments or ()), scope=where.get("scope"))
+
+
+def _where(year, departments, allowed, eval_ids, where: dict | None) -> tuple[str, list]:
+    if departments is not None and not departments:
+        eval_ids = []  # an explicit empty department list matches nothing
+    return _filters(year, departments, where).where(
+        "e", years=None if year is None else [int(year)], allowed=allowed, eval_ids=eval_ids)
 
 
 def _params(settings: AuditSettings, year, departments, allowed, eval_ids,
             where: dict | None = None) -> dict:
     scheme = get_scheme(settings.scheme)
     b = scheme.bands
-    where = where or {}
     return {
-        "scheme": scheme.name, "year": year, "region": where.get("region"),
-        "kind": where.get("kind"), "scope": where.get("scope"),
-        "depts": None if departments is None else list(departments),
-        "allowed": None if allowed is None else list(allowed),
-        "eval_ids": None if eval_ids is None else [int(x) for x in eval_ids],
+        "scheme": scheme.name, WHERE: _where(year, departments, allowed, eval_ids, where),
         "score_gap": float(settings.score_gap), "score_gap_hint": float(settings.score_gap_hint),
         "reported_score_tolerance": float(settings.reported_score_tolerance),
         "weight_total": float(settings.weight_total),
@@ -600,7 +601,9 @@ def _normalise_filters(departments, allowed):
 
 
 def _prepare(cur, params: dict, *, with_prev: bool) -> None:
-    for sql in _PREPARE + ([_PREPARE_PREV] if with_prev else []):
+    cond, where_params = params[WHERE]
+    cur.execute(_PREPARE[0].format(where=cond), [params["scheme"], *where_params])
+    for sql in _PREPARE[1:] + ([_PREPARE_PREV] if with_prev else []):
         cur.execute(sql, _used(sql, params))
 
 
@@ -671,7 +674,6 @@ def audit_store(store, settings: AuditSettings | None = None, year: int | None =
     """
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
-    ensure_scores(store, settings.scheme)
     params = _params(settings, year, departments, allowed, eval_ids,
                      {"region": region, "kind": kind, "scope": scope})
     cur = store.cursor()
@@ -712,7 +714,6 @@ def audit_overview(store, settings: AuditSettings | None = None, year: int | Non
     rows (largest gap first); ``total`` says how many there were."""
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
-    ensure_scores(store, settings.scheme)
     params = _params(settings, year, departments, allowed, None,
                      {"region": region, "kind": kind, "scope": scope})
     sev_cols = ", ".join(f"count(*) FILTER (WHERE severity = '{s}') AS \"{s}\"" for s in SEVERITIES)
@@ -870,7 +871,7 @@ WITH u AS (
           (SELECT department, year, scope, project FROM u)
 ), nxt AS (
     SELECT x.next_eval_id, {_year_key('i.name')} AS ykey, i.actual_text,
-           coalesce(s.met_computed, i.met) AS met_final, i.seq
+           {rules.met_sql('s', 'i')} AS met_final, i.seq
     FROM nxt_ev x JOIN indicators i ON i.eval_id = x.next_eval_id
     LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
 ), m AS (
@@ -905,7 +906,6 @@ def rectification(store, settings: AuditSettings | None = None, year: int | None
     """
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
-    ensure_scores(store, settings.scheme)
     params = _params(settings, year, departments, allowed, None,
                      {"region": region, "kind": kind, "scope": scope})
     cur = store.cursor()
@@ -962,17 +962,12 @@ def problem_followup(store, settings: AuditSettings | None = None, year: int | N
     """
     settings = settings or AuditSettings()
     departments, allowed = _normalise_filters(departments, allowed)
-    p = _params(settings, year, departments, allowed, None,
-                {"region": region, "kind": kind, "scope": scope})
-    sql = """
+    cond, params = _where(year, departments, allowed, None,
+                          {"region": region, "kind": kind, "scope": scope})
+    sql = f"""
         WITH e AS (
-            SELECT eval_id, department, year, scope, project FROM cur_evaluations
-            WHERE ($year IS NULL OR year = CAST($year AS INTEGER))
-              AND ($depts IS NULL OR list_contains(CAST($depts AS VARCHAR[]), department))
-              AND ($allowed IS NULL OR list_contains(CAST($allowed AS VARCHAR[]), department))
-              AND ($region IS NULL OR region = CAST($region AS VARCHAR))
-              AND ($kind IS NULL OR kind = CAST($kind AS VARCHAR))
-              AND ($scope IS NULL OR scope = CAST($scope AS VARCHAR))
+            SELECT e.eval_id, e.department, e.year, e.scope, e.project FROM cur_evaluations e
+            WHERE {cond}
         )
         SELECT e.department, e.year, e.scope, e.project, f.seq, f.text AS problem,
                n.eval_id IS NOT NULL AS has_next, nf.text AS next_problem
@@ -980,7 +975,7 @@ def problem_followup(store, settings: AuditSettings | None = None, year: int | N
         LEFT JOIN cur_evaluations n ON n.department = e.department AND n.year = e.year + 1
              AND n.scope = e.scope AND n.project = e.project
         LEFT JOIN findings nf ON nf.eval_id = n.eval_id AND nf.kind = 'problem'"""
-    pairs = store.query_df(sql, _used(sql, p))
+    pairs = store.query_df(sql, params)
     keys = ["department", "year", "scope", "project", "seq", "problem"]
     columns = [*keys[:4], "problem", "next_year", "similar_problem", "similarity", "status"]
     if pairs.empty:
@@ -1028,7 +1023,6 @@ def bench_audit(store, settings: AuditSettings | None = None, *,
     indicators yield millions of findings no one reads as one frame.
     """
     settings = settings or AuditSettings()
-    ensure_scores(store, settings.scheme)
     counts = store.query_df("""
         SELECT count(DISTINCT e.eval_id) AS evaluations, count(i.ind_id) AS indicators
         FROM cur_evaluations e LEFT JOIN indicators i USING (eval_id)""").iloc[0]
