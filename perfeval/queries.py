@@ -69,9 +69,9 @@ def _evals(f: Filters, allowed: Sequence[str] | None, years: Sequence[int] | Non
 
 
 def generation(db) -> int:
-    """The store's generation: bumped inside every write transaction that
-    changes what a page may show (cache key; see Store.bump_generation)."""
-    return int(db.query_df("SELECT n FROM generation")["n"].iloc[0])
+    """The store's generation, bumped inside every write transaction that
+    changes what a page may show: the pages' cache key (Store.generation)."""
+    return db.generation()
 
 
 def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:

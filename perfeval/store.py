@@ -188,8 +188,7 @@ ALTER TABLE eval_scores ADD COLUMN exec_executed DOUBLE;
 ALTER TABLE indicators ADD COLUMN parser_version INTEGER;
 DELETE FROM indicator_scores;
 DELETE FROM eval_scores;
-CREATE TABLE generation (n BIGINT NOT NULL);
-INSERT INTO generation VALUES (1);
+CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL);
 """),
 ]
 
@@ -401,12 +400,13 @@ class Store:
     def generation(self) -> int:
         """Bumped inside every write transaction (import, restore, rescoring):
         a cache key that never repeats within one file."""
-        return int(self.query_df("SELECT n FROM generation")["n"].iloc[0])
+        return int(self.query_df("SELECT coalesce(max(n), 0) AS n FROM generation")["n"].iloc[0])
 
     @staticmethod
     def bump_generation(cur) -> None:
         """Call inside the write's transaction (``cur`` from :meth:`transaction`)."""
-        cur.execute("UPDATE generation SET n = n + 1")
+        cur.execute("INSERT INTO generation VALUES (1, 1) "
+                    "ON CONFLICT (id) DO UPDATE SET n = generation.n + 1")
 
     # -- writes ------------------------------------------------------------
     def write(self, evals: Sequence[Evaluation] | Frames, *, imported_by: str | None = None,
