@@ -44,6 +44,11 @@ def _cached(path: str, generation: int, name: str, args: tuple, kwargs: tuple):
     return getattr(queries, name)(auth.get_store(), *args, **dict(kwargs))
 
 
+def cache_key() -> tuple[str, int]:
+    """(database path, generation): what a page's own st.cache_data keys on."""
+    return str(default_db_path()), queries.generation(store())
+
+
 def q(name: str, *args, **kwargs):
     """Run ``queries.<name>(store, *args, **kwargs)`` through the cache."""
     s = store()
