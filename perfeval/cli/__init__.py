@@ -17,7 +17,8 @@ import sys
 from ..model import PerfevalError
 
 # Modules whose register(sub, common) adds subcommands, in help order.
-COMMAND_MODULES = ["data", "scoring", "audit", "parse", "forms", "bench", "users", "backup"]
+COMMAND_MODULES = ["data", "scoring", "audit", "parse", "forms", "bench", "users", "backup",
+                   "maintenance"]
 
 
 def global_options(*, top: bool) -> argparse.ArgumentParser:
