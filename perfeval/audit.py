@@ -43,7 +43,9 @@ import json
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -160,7 +162,6 @@ FINDING_COLUMNS = ["code", "severity", "title", "department", "year", "scope", "
 # "The same indicator": within an evaluation by rules.name_key_sql, across
 # years by rules.indicator_key_sql (the unmet streak uses the same key).
 _name_key = rules.name_key_sql
-_year_key = rules.indicator_key_sql
 
 
 def _n(expr: str) -> str:
@@ -182,13 +183,18 @@ _LINE_ORDER = "(CASE line " + " ".join(
     f"WHEN '{k}' THEN {n}" for n, k in enumerate(BUDGET_LINES)) + " END)"
 _LINE_LABEL = "(CASE line " + " ".join(
     f"WHEN '{k}' THEN '{v}'" for k, v in BUDGET_LINES.items()) + " ELSE line END)"
-_IND_LABEL = "goal_label || '的指标“' || name || '”'"
+def _goal_label(no: str = "goal_no", name: str = "goal_name") -> str:
+    """目标3“社区治理” — built only where a message is (a_ind keeps the bare name)."""
+    return f"printf('目标%d“%s”', {no}, coalesce({name}, ''))"
+
+
+_IND_LABEL = f"{_goal_label()} || '的指标“' || name || '”'"
 _ACTUAL = f"{_t('actual_text')}"
 
 _PREPARE = [
     # Evaluations in scope, with their scores under the scheme (NULL when not scored).
     """
-    CREATE OR REPLACE TEMP TABLE a_ev AS
+    CREATE OR REPLACE TABLE a_ev AS
     SELECT e.eval_id, e.department, e.year, e.scope, e.project, e.self_score,
            s.total, s.grade, s.gap, s.exec_rate, s.exec_weight, s.exec_score, s.max_score
     FROM cur_evaluations e
@@ -196,14 +202,14 @@ _PREPARE = [
     WHERE {where}
     """,
     f"""
-    CREATE OR REPLACE TEMP TABLE a_ind AS
+    CREATE OR REPLACE TABLE a_ind AS
     SELECT i.ind_id, i.eval_id, i.goal_no, i.seq, i.category, i.name, i.target_text,
            i.actual_text, i.comparator, i.target_num, i.target_unit, i.target_level,
            i.actual_num, i.actual_unit, i.actual_level, i.direction, i.direction_inferred,
            i.weight, i.score, i.met, i.reason,
            s.weight AS rule_weight, s.score AS rule_score, s.rule, s.over_achieved,
            s.met_computed, {rules.met_sql('s', 'i')} AS met_final,
-           printf('目标%d“%s”', i.goal_no, coalesce(g.name, '')) AS goal_label
+           i.name_key AS nkey, i.ikey, g.name AS goal_name
     FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id
     LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
     LEFT JOIN (SELECT eval_id, goal_no, any_value(name) AS name FROM goals
@@ -211,17 +217,17 @@ _PREPARE = [
            ON g.eval_id = i.eval_id AND g.goal_no = i.goal_no
     """,
     """
-    CREATE OR REPLACE TEMP TABLE a_bl AS
+    CREATE OR REPLACE TABLE a_bl AS
     SELECT b.* FROM budget_lines b SEMI JOIN a_ev e ON e.eval_id = b.eval_id
     """,
     """
-    CREATE OR REPLACE TEMP TABLE a_fi AS
+    CREATE OR REPLACE TABLE a_fi AS
     SELECT f.* FROM findings f SEMI JOIN a_ev e ON e.eval_id = f.eval_id
     WHERE f.kind = 'problem'
     """,
     # Goals, with their indicator counts (goals without indicators included).
     """
-    CREATE OR REPLACE TEMP TABLE a_goal AS
+    CREATE OR REPLACE TABLE a_goal AS
     SELECT coalesce(g.eval_id, c.eval_id) AS eval_id, coalesce(g.goal_no, c.goal_no) AS goal_no,
            printf('目标%d“%s”', coalesce(g.goal_no, c.goal_no), coalesce(g.name, '')) AS goal_label,
            coalesce(c.n, 0) AS n, coalesce(c.n_out, 0) AS n_out, coalesce(c.n_eff, 0) AS n_eff,
@@ -240,8 +246,8 @@ _PREPARE = [
 
 # The previous year's indicators of the same department, scope and project.
 _PREPARE_PREV = f"""
-    CREATE OR REPLACE TEMP TABLE a_prev AS
-    SELECT k.eval_id AS cur_eval_id, {_year_key('i.name')} AS ykey, i.name, i.actual_text,
+    CREATE OR REPLACE TABLE a_prev AS
+    SELECT k.eval_id AS cur_eval_id, i.ikey, i.name, i.actual_text,
            {rules.met_sql('s', 'i')} AS met_final, pe.year
     FROM (SELECT eval_id, department, year - 1 AS year, scope, project FROM a_ev) k
     JOIN cur_evaluations pe USING (department, year, scope, project)
@@ -301,7 +307,8 @@ FROM t WHERE abs(total - $weight_total) > $weight_tolerance OR missing > 0
 
 _CHECK_SQL["EXEC_RATE_MISMATCH"] = f"""
 SELECT 'EXEC_RATE_MISMATCH', NULL, i.eval_id, i.goal_no, i.name,
-       i.goal_label || '的指标“' || i.name || '”实际值 ' || {_t('i.actual_text')}
+       {_goal_label('i.goal_no', 'i.goal_name')} || '的指标“' || i.name || '”实际值 '
+         || {_t('i.actual_text')}
          || '，而执行数/预算数为 ' || {_pct('e.exec_rate')},
        to_json({{'指标实际值': i.actual_text, '执行数/预算数': round(e.exec_rate, 6)}})
 FROM a_ind i JOIN a_ev e USING (eval_id)
@@ -444,16 +451,17 @@ FROM a_ind WHERE target_num IS NOT NULL AND target_num <> 0 AND target_unit IS N
 # The first occurrence (lowest seq) of a name is the reference; each later copy
 # is a finding, a conflict when its actual reads differently.
 _CHECK_SQL["DUPLICATE_INDICATOR"] = f"""
-WITH k AS (
-    SELECT *, {_name_key('name')} AS nkey,
-           coalesce(printf('%g', actual_num) || coalesce(actual_unit, ''), actual_level,
-                    {_name_key("coalesce(actual_text, '')")}) AS akey
-    FROM a_ind
+WITH dup AS (
+    SELECT eval_id, nkey FROM a_ind GROUP BY eval_id, nkey HAVING count(*) > 1
+), k AS (
+    SELECT a.*, coalesce(printf('%g', actual_num) || coalesce(actual_unit, ''), actual_level,
+                         {_name_key("coalesce(actual_text, '')")}) AS akey
+    FROM a_ind a SEMI JOIN dup USING (eval_id, nkey)
 ), f AS (
     SELECT eval_id, nkey, min(seq) AS f_seq, arg_min(goal_no, seq) AS f_goal,
-           arg_min(goal_label, seq) AS f_label, arg_min(actual_text, seq) AS f_actual,
+           arg_min(goal_name, seq) AS f_goal_name, arg_min(actual_text, seq) AS f_actual,
            arg_min(akey, seq) AS f_akey, arg_min(target_text, seq) AS f_target
-    FROM k GROUP BY eval_id, nkey HAVING count(*) > 1
+    FROM k GROUP BY eval_id, nkey
 ), d AS (
     SELECT k.*, f.*, k.akey IS DISTINCT FROM f.f_akey AS conflict
     FROM k JOIN f USING (eval_id, nkey) WHERE k.seq > f.f_seq
@@ -462,8 +470,9 @@ SELECT CASE WHEN conflict THEN 'DUPLICATE_INDICATOR_CONFLICT' ELSE 'DUPLICATE_IN
        NULL, eval_id, goal_no, name,
        {_IND_LABEL}
          || CASE WHEN goal_no = f_goal THEN '在同一目标下重复出现'
-                 ELSE '与' || f_label || '的同名指标重复' END
-         || CASE WHEN conflict THEN '，实际值不一致（本处 ' || {_ACTUAL} || '，' || f_label
+                 ELSE '与' || {_goal_label('f_goal', 'f_goal_name')} || '的同名指标重复' END
+         || CASE WHEN conflict THEN '，实际值不一致（本处 ' || {_ACTUAL} || '，'
+                                      || {_goal_label('f_goal', 'f_goal_name')}
                                       || ' ' || {_t('f_actual')} || '）'
                  ELSE '（实际值均为 ' || {_ACTUAL} || '）' END,
        to_json({{'本处目标': goal_no, '本处目标值': target_text, '本处实际值': actual_text,
@@ -530,17 +539,18 @@ FROM a_ind WHERE over_achieved
 
 _CHECK_SQL["UNMET_REPEATED"] = f"""
 WITH p AS (
-    SELECT cur_eval_id AS eval_id, ykey, any_value(name) AS prev_name,
+    SELECT cur_eval_id AS eval_id, ikey, any_value(name) AS prev_name,
            any_value(actual_text) AS prev_actual, any_value(year) AS prev_year
     FROM a_prev WHERE met_final = FALSE GROUP BY ALL
 )
 SELECT 'UNMET_REPEATED', NULL, i.eval_id, i.goal_no, i.name,
-       i.goal_label || '的指标“' || i.name || '”连续两年未完成（' || p.prev_year || ' 年实际 '
+       {_goal_label('i.goal_no', 'i.goal_name')} || '的指标“' || i.name || '”连续两年未完成（'
+         || p.prev_year || ' 年实际 '
          || {_t('p.prev_actual')} || '，' || (p.prev_year + 1) || ' 年实际 '
          || {_t('i.actual_text')} || '）',
        to_json({{'上年': p.prev_year, '上年指标': p.prev_name, '上年实际值': p.prev_actual,
                  '本年目标值': i.target_text, '本年实际值': i.actual_text}})
-FROM a_ind i JOIN p ON p.eval_id = i.eval_id AND p.ykey = {_year_key('i.name')}
+FROM a_ind i JOIN p ON p.eval_id = i.eval_id AND p.ikey = i.ikey
 WHERE i.met_final = FALSE
 """
 
@@ -607,9 +617,48 @@ def _prepare(cur, params: dict, *, with_prev: bool) -> None:
         cur.execute(sql, _used(sql, params))
 
 
-def _drop_temp(cur) -> None:
-    for t in ("a_ev", "a_ind", "a_bl", "a_fi", "a_goal", "a_prev", "a_out", "a_res"):
-        cur.execute(f"DROP TABLE IF EXISTS {t}")
+class _TempTables:
+    """A cursor whose CREATE TABLE makes temp tables (read-only stores)."""
+
+    def __init__(self, cur):
+        self._cur = cur
+
+    def execute(self, sql, params=None):
+        return self._cur.execute(sql.replace("CREATE OR REPLACE TABLE ",
+                                             "CREATE OR REPLACE TEMP TABLE "), params)
+
+    def sql(self, sql, params=None):
+        return self._cur.sql(sql, params=params)
+
+
+@contextmanager
+def _scratch(store) -> Iterator:
+    """A cursor whose work tables (a_ev, a_ind, …) live in a private, compressed
+    in-memory database: at 10 million indicators the uncompressed temp tables
+    took several GB. Detached (freed) at the end; the store is only read."""
+    name = f"audit_{uuid.uuid4().hex}"
+    cur = store.cursor()
+    try:
+        main = '"' + cur.execute("SELECT current_database()").fetchall()[0][0].replace('"', '""') + '"'
+        if store.read_only:  # no in-memory database can be attached: temp tables
+            tmp = _TempTables(cur)
+            try:
+                yield tmp
+            finally:
+                for t in ("a_ev", "a_ind", "a_bl", "a_fi", "a_goal", "a_prev", "a_out", "a_res"):
+                    cur.execute(f"DROP TABLE IF EXISTS temp.main.{t}")
+            return
+        cur.execute(f"ATTACH ':memory:' AS {name} (COMPRESS)")
+        try:
+            cur.execute(f"USE {name}")
+            cur.execute(f"SET search_path = '{name}.main,{main}.main'")
+            yield cur
+        finally:
+            cur.execute(f"USE {main}")
+            cur.execute("RESET search_path")
+            cur.execute(f"DETACH {name}")
+    finally:
+        cur.close()
 
 
 _SEVERITY_SQL = "CASE code " + " ".join(
@@ -630,7 +679,7 @@ def _run(cur, settings: AuditSettings, params: dict, *, detail: bool = True) -> 
     codes = [c for c in _CHECK_SQL
              if not set(_PRODUCES.get(c, (c,))) <= set(settings.disabled)]
     _prepare(cur, params, with_prev="UNMET_REPEATED" in codes)
-    cur.execute("CREATE OR REPLACE TEMP TABLE a_out (code VARCHAR, severity VARCHAR, "
+    cur.execute("CREATE OR REPLACE TABLE a_out (code VARCHAR, severity VARCHAR, "
                 "eval_id BIGINT, goal_no INTEGER, indicator VARCHAR, message VARCHAR, "
                 "evidence VARCHAR)")
     for code in codes:
@@ -643,7 +692,7 @@ def _run(cur, settings: AuditSettings, params: dict, *, detail: bool = True) -> 
     # Sorting on integers (severity, evaluation, goal, check) is several
     # times cheaper than on department names at a million findings.
     cur.execute(f"""
-        CREATE OR REPLACE TEMP TABLE a_res AS
+        CREATE OR REPLACE TABLE a_res AS
         SELECT o.code, coalesce(o.severity, {_SEVERITY_SQL}) AS severity, {_TITLE_SQL} AS title,
                e.department, e.year, e.scope, e.project, o.eval_id, o.goal_no,
                o.indicator, o.message, o.evidence, {_CHECK_ORDER_SQL} AS check_order
@@ -676,16 +725,12 @@ def audit_store(store, settings: AuditSettings | None = None, year: int | None =
     departments, allowed = _normalise_filters(departments, allowed)
     params = _params(settings, year, departments, allowed, eval_ids,
                      {"region": region, "kind": kind, "scope": scope})
-    cur = store.cursor()
-    try:
+    with _scratch(store) as cur:
         _run(cur, settings, params)
         df = _to_frame(cur, f"""
             SELECT {', '.join(FINDING_COLUMNS)} FROM a_res
             ORDER BY {_SEVERITY_ORDER_SQL}, eval_id, goal_no NULLS FIRST, check_order,
                      indicator NULLS FIRST, message""")
-        _drop_temp(cur)
-    finally:
-        cur.close()
     df["goal_no"] = df["goal_no"].astype("Int64")
     return df
 
@@ -717,8 +762,7 @@ def audit_overview(store, settings: AuditSettings | None = None, year: int | Non
     params = _params(settings, year, departments, allowed, None,
                      {"region": region, "kind": kind, "scope": scope})
     sev_cols = ", ".join(f"count(*) FILTER (WHERE severity = '{s}') AS \"{s}\"" for s in SEVERITIES)
-    cur = store.cursor()
-    try:
+    with _scratch(store) as cur:
         _run(cur, settings, params, detail=False)
         table = _to_frame(cur, f"""
             SELECT e.eval_id, e.department, e.year, e.scope, e.project, e.self_score,
@@ -732,9 +776,6 @@ def audit_overview(store, settings: AuditSettings | None = None, year: int | Non
             FROM a_res GROUP BY code, severity
             ORDER BY count DESC, {_CHECK_ORDER_SQL}""")
         sev = _to_frame(cur, f"SELECT {sev_cols}, (SELECT count(*) FROM a_ev) AS n FROM a_res")
-        _drop_temp(cur)
-    finally:
-        cur.close()
     for s in SEVERITIES:
         table[s] = table[s].astype("int64")
     row = sev.iloc[0]
@@ -862,7 +903,7 @@ RECTIFICATION_STATUSES = ("已整改", "仍未完成", "未再设置", "无下�
 
 _RECTIFY_SQL = f"""
 WITH u AS (
-    SELECT i.*, {_year_key('i.name')} AS ykey, e.department, e.year, e.scope, e.project
+    SELECT i.*, e.department, e.year, e.scope, e.project
     FROM a_ind i JOIN a_ev e USING (eval_id) WHERE i.met_final = FALSE
 ), nxt_ev AS (
     SELECT n.eval_id AS next_eval_id, n.department, n.year - 1 AS year, n.scope, n.project
@@ -870,18 +911,18 @@ WITH u AS (
     WHERE (n.department, n.year - 1, n.scope, n.project) IN
           (SELECT department, year, scope, project FROM u)
 ), nxt AS (
-    SELECT x.next_eval_id, {_year_key('i.name')} AS ykey, i.actual_text,
+    SELECT x.next_eval_id, i.ikey, i.actual_text,
            {rules.met_sql('s', 'i')} AS met_final, i.seq
     FROM nxt_ev x JOIN indicators i ON i.eval_id = x.next_eval_id
     LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
 ), m AS (
-    SELECT next_eval_id, ykey, count(*) AS matches,
+    SELECT next_eval_id, ikey, count(*) AS matches,
            bool_or(met_final = FALSE) AS any_unmet, bool_or(met_final) AS any_met,
            string_agg(coalesce(actual_text, '—'), '；' ORDER BY seq) AS next_actual
     FROM nxt GROUP BY ALL
 )
 SELECT u.department, u.year, u.scope, u.project, u.goal_no,
-       regexp_replace(u.goal_label, '^目标\\d+', '') AS goal, u.name AS indicator,
+       coalesce(u.goal_name, '') AS goal, u.name AS indicator,
        u.target_text AS target, u.actual_text AS actual,
        u.year + 1 AS next_year, m.next_actual,
        CASE WHEN x.next_eval_id IS NULL THEN '无下年数据'
@@ -890,7 +931,7 @@ SELECT u.department, u.year, u.scope, u.project, u.goal_no,
             WHEN m.any_met THEN '已整改'
             ELSE '无法判断' END AS status
 FROM u LEFT JOIN nxt_ev x USING (department, year, scope, project)
-LEFT JOIN m ON m.next_eval_id = x.next_eval_id AND m.ykey = u.ykey
+LEFT JOIN m ON m.next_eval_id = x.next_eval_id AND m.ikey = u.ikey
 ORDER BY u.department, u.year, u.scope, u.project, u.seq
 """
 
@@ -908,14 +949,9 @@ def rectification(store, settings: AuditSettings | None = None, year: int | None
     departments, allowed = _normalise_filters(departments, allowed)
     params = _params(settings, year, departments, allowed, None,
                      {"region": region, "kind": kind, "scope": scope})
-    cur = store.cursor()
-    try:
+    with _scratch(store) as cur:
         _prepare(cur, params, with_prev=False)
         df = cur.execute(_RECTIFY_SQL, _used(_RECTIFY_SQL, params)).df()
-        _drop_temp(cur)
-    finally:
-        cur.close()
-    df["goal"] = df["goal"].str.strip("“”")
     return df
 
 
@@ -1012,12 +1048,31 @@ def problem_followup(store, settings: AuditSettings | None = None, year: int | N
 # --------------------------------------------------------------------------
 
 
+def _reset_peak_rss() -> None:
+    """Reset this process's VmHWM (Linux), so the peak read after is the audit's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss() -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            m = re.search(r"VmHWM:\s+(\d+)", fh.read())
+    except OSError:
+        return None
+    return int(m.group(1)) * 1024 if m else None
+
+
 def bench_audit(store, settings: AuditSettings | None = None, *,
                 frame_limit: int = 2_000_000) -> dict:
     """Seconds to audit every current evaluation (scores computed beforehand, not timed).
 
     ``seconds``: every check plus the review page's aggregates, findings kept
-    in DuckDB (what the page waits for). ``frame_seconds``: the same with all
+    in DuckDB (what the page waits for); ``peak_rss_bytes``: the process's
+    peak resident memory during it (Linux; None elsewhere). ``frame_seconds``: the same with all
     findings brought into pandas (:func:`audit_store`, what the CLI prints);
     measured only up to ``frame_limit`` findings, as a province's 10 million
     indicators yield millions of findings no one reads as one frame.
@@ -1026,13 +1081,15 @@ def bench_audit(store, settings: AuditSettings | None = None, *,
     counts = store.query_df("""
         SELECT count(DISTINCT e.eval_id) AS evaluations, count(i.ind_id) AS indicators
         FROM cur_evaluations e LEFT JOIN indicators i USING (eval_id)""").iloc[0]
+    _reset_peak_rss()
     start = time.perf_counter()
     ov = audit_overview(store, settings)
     seconds = time.perf_counter() - start
+    peak = _peak_rss()
     n = sum(ov.counts.values())
     out = {"evaluations": int(counts["evaluations"]), "indicators": int(counts["indicators"]),
            "findings": n, **{f"findings_{k}": v for k, v in ov.counts.items()},
-           "seconds": round(seconds, 3)}
+           "seconds": round(seconds, 3), "peak_rss_bytes": peak}
     if n <= frame_limit:
         start = time.perf_counter()
         audit_store(store, settings)

@@ -188,7 +188,8 @@ def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None,
                 AND s.eval_id IN (SELECT eval_id FROM e))"""  # noqa: S608 (fixed text)
     base = ctes + f"""
         SELECT e.dept_id, e.department, e.year, e.imported_at, e.is_demo, i.goal_no, i.seq,
-               g.name AS goal, i.category, i.name AS indicator, i.target_text, i.actual_text,
+               g.name AS goal, i.category, i.name AS indicator, i.ikey, i.target_text,
+               i.actual_text,
                CASE WHEN i.target_num > 0 AND i.actual_num IS NOT NULL THEN
                     CASE WHEN i.direction = 'reverse'
                          THEN greatest(i.actual_num - i.target_num, 0) / i.target_num
@@ -229,20 +230,18 @@ def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
     page = db.query_df(f"SELECT * FROM ({base}) ORDER BY {order_by} "  # noqa: S608
                        f"LIMIT {int(limit)}", params)
     # Streaks and measures for the rows on screen only. "The same indicator"
-    # across years is rules.indicator_key (as in the audit's UNMET_REPEATED).
-    page["ikey"] = [rules.indicator_key(n) for n in page["indicator"]]
+    # across years is the stored rules.indicator_key (as in the audit's UNMET_REPEATED).
     dept_ids = sorted({int(d) for d in page["dept_id"]})
     keys = sorted(set(page["ikey"]))
-    ikey = rules.indicator_key_sql("i.name")
     runs = db.query_df(f"""
         WITH hist AS (
-            SELECT DISTINCT e.dept_id, {ikey} AS ikey, e.year
+            SELECT DISTINCT e.dept_id, i.ikey, e.year
             FROM cur_evaluations e
             JOIN indicator_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
             JOIN indicators i ON i.ind_id = s.ind_id
             WHERE e.scope = ? AND e.year <= ? AND {rules.unmet_sql("s")}
               AND list_contains(?::INTEGER[], e.dept_id)
-              AND list_contains(?::VARCHAR[], {ikey})),
+              AND list_contains(?::VARCHAR[], i.ikey)),
         isl AS (SELECT dept_id, ikey, year,
                        year - row_number() OVER (PARTITION BY dept_id, ikey ORDER BY year) AS grp
                 FROM hist)

@@ -122,6 +122,13 @@ def indicator_key_sql(col: str) -> str:
 
 # Within one evaluation two indicators are "the same" when their names match
 # after removing whitespace only (DUPLICATE_INDICATOR).
+_WS_RE = re.compile("[\t\n\f\r \u3000]+")
+
+
+def name_key(name: str | None) -> str | None:
+    return None if name is None else _WS_RE.sub("", name)
+
+
 def name_key_sql(col: str) -> str:
     return f"regexp_replace({col}, '[\\t\\n\\f\\r \\x{{3000}}]+', '', 'g')"
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from . import rules
 from .model import BUDGET_LINES, Evaluation, PerfevalError
 
 DEFAULT_DB = Path("data") / "perfeval.duckdb"
@@ -179,17 +180,22 @@ CREATE OR REPLACE VIEW cur_evaluations AS
 """),
     # Version 6: the execution lines' sums beside the rate (queries aggregate
     # them instead of re-reading budget_lines); the parser version of each
-    # indicator's parsed columns (perfeval reparse); the generation counter
+    # indicator's parsed columns (perfeval reparse) and its name keys
+    # (docs/规则.md §同一指标); the generation counter
     # (one row, bumped by every write: the dashboard's cache key). Scores are
     # recomputed when the file is next opened read-write.
     (6, "执行数列、解析版本与数据代数", """
 ALTER TABLE eval_scores ADD COLUMN exec_budget DOUBLE;
 ALTER TABLE eval_scores ADD COLUMN exec_executed DOUBLE;
 ALTER TABLE indicators ADD COLUMN parser_version INTEGER;
+ALTER TABLE indicators ADD COLUMN name_key VARCHAR;
+ALTER TABLE indicators ADD COLUMN ikey VARCHAR;
+UPDATE indicators SET name_key = NAME_KEY_SQL, ikey = IKEY_SQL;
 DELETE FROM indicator_scores;
 DELETE FROM eval_scores;
 CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL);
-"""),
+""".replace("NAME_KEY_SQL", rules.name_key_sql("name")).replace(
+        "IKEY_SQL", rules.indicator_key_sql("name"))),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

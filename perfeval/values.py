@@ -250,7 +250,10 @@ def _direction_from_name(name: str) -> str:
 
 PARSED_COLUMNS = ["comparator", "target_num", "target_unit", "target_level", "actual_num",
                   "actual_unit", "actual_level", "direction", "direction_inferred",
-                  "target_readable", "actual_readable"]
+                  "target_readable", "actual_readable", "name_key", "ikey"]
+# name_key / ikey: the indicator's name as the audit compares it within one
+# evaluation and across years (rules.name_key, rules.indicator_key), derived
+# once here so that reads never run a regular expression over every name.
 
 
 def _val(x):
@@ -266,6 +269,8 @@ def parse_indicator_frame(df: pd.DataFrame) -> pd.DataFrame:
     n = len(df)
     if n == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in PARSED_COLUMNS})
+    from .rules import indicator_key, name_key
+
     # Distinct (name, target_text) pairs via integer codes: factorizing the
     # string columns one by one is far cheaper than grouping on object pairs.
     n_codes, n_uniques = pd.factorize(df["name"], use_na_sentinel=True)
@@ -309,6 +314,10 @@ def parse_indicator_frame(df: pd.DataFrame) -> pd.DataFrame:
         "direction_inferred": take_t(5, bool),
         "target_readable": take_t(6, bool),
         "actual_readable": a_readable[a_codes],
+        "name_key": np.array([name_key(_val(x)) for x in n_uniques] + [None],
+                             dtype=object)[n_codes],
+        "ikey": np.array([indicator_key(_val(x)) for x in n_uniques] + [None],
+                         dtype=object)[n_codes],
     }
     return pd.DataFrame({k: pd.Series(v, dtype=v.dtype, copy=False) for k, v in columns.items()})
 
