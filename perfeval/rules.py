@@ -56,6 +56,8 @@ OVER_ACHIEVEMENT_RATIO = 1.3
 # Self-score − computed score above this many points: 自评分虚高 (a 警告); above the hint, a 提示.
 SCORE_GAP_WARN = 1.0
 SCORE_GAP_HINT = 0.5
+# The score command's summary counts self-scores more than this many points above.
+SCORE_GAP_LARGE = 5.0
 
 
 def pct_text(rate: float) -> str:

@@ -867,6 +867,29 @@ def current_scores(store, scheme_name: str | None = None) -> pd.DataFrame:
         WHERE s.scheme = ? ORDER BY e.department, e.year, e.scope, e.project""", [scheme.name])
 
 
+def score_summary(store, scheme_name: str | Scheme | None = None) -> dict:
+    """Current evaluations under the scheme: count, grades (rules.GRADE_ORDER),
+    mean total, self-score and gap, and how many self-scores exceed the total
+    by more than rules.SCORE_GAP_LARGE."""
+    scheme = scheme_name if isinstance(scheme_name, Scheme) else get_scheme(scheme_name)
+    grades = ", ".join(f"count(*) FILTER (WHERE grade = '{g}') AS \"{g}\""
+                       for g in rules.GRADE_ORDER)
+    row = store.query_df(f"""
+        SELECT count(*) AS evaluations, avg(total) AS mean_total,
+               avg(s.self_score) AS mean_self, avg(s.gap) AS mean_gap,
+               count(*) FILTER (WHERE gap > ?) AS inflated, {grades}
+        FROM cur_evaluations e JOIN eval_scores s USING (eval_id)
+        WHERE s.scheme = ?""", [rules.SCORE_GAP_LARGE, scheme.name]).iloc[0]  # noqa: S608
+
+    def num(x):
+        return None if pd.isna(x) else round(float(x), 2)
+
+    return {"scheme": scheme.name, "evaluations": int(row["evaluations"]),
+            "grades": {g: int(row[g]) for g in rules.GRADE_ORDER},
+            "mean_total": num(row["mean_total"]), "mean_self_score": num(row["mean_self"]),
+            "mean_gap": num(row["mean_gap"]), "self_score_5_plus_above": int(row["inflated"])}
+
+
 def bench_scoring(store, scheme_name: str | None = None) -> dict:
     """Seconds to score every current evaluation from scratch (all rows replaced)."""
     scheme = get_scheme(scheme_name)
@@ -884,7 +907,7 @@ __all__ = [
     "DEFAULT_SCHEME", "SCHEMES", "Scheme", "get_scheme", "grade_of", "score_share",
     "score_indicator", "indicator_weights", "execution_rate", "score_evaluation", "explain",
     "format_explanation", "score_store", "score_tx", "ensure_scores", "rescore_stale",
-    "missing_count", "current_scores", "schemes_in_use",
+    "missing_count", "current_scores", "schemes_in_use", "score_summary",
     "bench_scoring", "EvaluationScore", "IndicatorResult", "LostPoint",
     "explain_stored",
 ]
