@@ -3,7 +3,11 @@
 One evaluation (department × year × scope × project) may be imported many
 times; each import adds a revision and makes it current. Reads see only the
 current revision (the ``cur_*`` views). Every write runs in one explicit
-transaction: on any error nothing is written.
+transaction with its scores (perfeval.scoring.score_tx), its audit-log rows
+and a bump of the generation counter (the dashboard's cache key): on any
+error nothing is written. Reads never write; the writer redoes stale scores
+when it opens the file. The store stores what ingest parsed (values.parse_frames)
+and parses nothing itself.
 
 Threads: a DuckDB connection must not be used from two threads at once, so a
 web app keeps one :class:`Store` and runs each query on ``store.cursor()``.
