@@ -32,8 +32,10 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(VENV)/bin/perfeval bench $(BENCH_ARGS)
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]).
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/perfeval --db $(DB) demo --force

@@ -3,7 +3,7 @@ execution-rate table with rates under 90% marked, and a department × year heatm
 
 import streamlit as st
 
-from perfeval import queries
+from perfeval import queries, rules
 from perfeval.ui import charts
 from perfeval.ui import frame as ui
 
@@ -11,6 +11,7 @@ f = ui.filters()
 ui.header("预算执行", f)
 ui.require_data(f)
 allowed = ui.allowed()
+BAR_FROM = round(2 * rules.LOW_EXEC_RATE - 1.0, 6)
 
 totals = ui.q("budget_totals", f, allowed)
 row = st.columns(4)
@@ -24,7 +25,7 @@ for col, line, label in ((row[0], "total", "总预算"), (row[1], "basic", "基�
                help=f"全年执行数 {ui.fmt_num(t.get('executed'))} 万元 ÷ 全年预算数 "
                     f"{ui.fmt_num(t.get('budget'))} 万元")
 low = int((totals.get("total") or {}).get("low") or 0)
-row[3].metric("执行率低于 90% 的评价", f"{low:,} 个", border=True)
+row[3].metric(f"执行率{rules.low_exec_text()} 的评价", f"{low:,} 个", border=True)
 
 n = ui.q("department_count", f, allowed)
 top = ui.q("budget_by_department", f, allowed, order="budget", limit=20)
@@ -41,7 +42,7 @@ order = st.segmented_control("排序", ["exec_low", "budget", "name"], default="
                              format_func={"exec_low": "执行率从低到高", "budget": "预算从大到小",
                                           "name": "按部门名称"}.get)
 table = ui.q("budget_by_department", f, allowed, order=order, limit=1000)
-table = table.assign(status=["低于 90%" if r is not None and r < 0.9 else
+table = table.assign(status=[rules.low_exec_text() if r is not None and r < rules.LOW_EXEC_RATE else
                              ("无数据" if r is None or r != r else "正常")
                              for r in table["exec_rate"]],
                      reason=table["reason"].fillna(""))
@@ -60,10 +61,12 @@ ev = st.dataframe(
     column_config={"department": st.column_config.TextColumn("部门", pinned=True),
                    "status": st.column_config.TextColumn("状态", width="small"),
                    # "auto" colours a bar red below the middle of [min, max] and green
-                   # above it: with [80%, 100%] the middle is the 90% line.
+                   # above it: with [2·line − 100%, 100%] the middle is the low-execution line.
                    "exec_rate": st.column_config.ProgressColumn(
-                       "执行率", format="percent", min_value=0.8, max_value=1.0, color="auto",
-                       help="红色：低于 90%；绿色：90% 及以上（条形从 80% 起）"),
+                       "执行率", format="percent", min_value=BAR_FROM, max_value=1.0, color="auto",
+                       help=f"红色：{rules.low_exec_text()}；绿色："
+                            f"{rules.pct_text(rules.LOW_EXEC_RATE)} 及以上"
+                            f"（条形从 {rules.pct_text(BAR_FROM)} 起）"),
                    "reason": st.column_config.TextColumn("偏差原因", width="medium"),
                    **money})
 ui.on_table_select(ev, table)

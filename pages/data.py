@@ -10,7 +10,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from perfeval import auditlog, users
+from perfeval import auditlog, queries, users
 from perfeval.backup import backup_bytes
 from perfeval.ingest import (
     MAX_FILE_BYTES,
@@ -21,7 +21,6 @@ from perfeval.ingest import (
     summarize,
 )
 from perfeval.model import PerfevalError
-from perfeval.scoring import ensure_scores
 from perfeval.ui import auth
 from perfeval.ui.reports import coverage_panel
 
@@ -40,8 +39,7 @@ elif user is None:
 
 
 def _after_write() -> None:
-    """Scores for the new revisions, then every page's cached queries afresh."""
-    ensure_scores(store)
+    """Every page's cached queries afresh (the write scored its revisions)."""
     st.cache_data.clear()
 
 
@@ -116,9 +114,7 @@ if users.can_import(user):
 # -- 2. revisions and restore ----------------------------------------------------------
 st.header("版本历史")
 allowed = st.session_state.get(auth.ALLOWED_KEY)
-departments = store.query_df(
-    "SELECT name FROM departments WHERE (? IS NULL OR list_contains(?, name)) ORDER BY name",
-    [allowed, allowed])["name"].tolist()
+departments = queries.filter_options(store, allowed)["departments"]
 if not departments:
     st.caption("还没有数据。")
 else:

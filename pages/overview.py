@@ -3,6 +3,7 @@ against score, the largest self-score gaps and the latest unmet targets."""
 
 import streamlit as st
 
+from perfeval import rules
 from perfeval.queries import GRADE_ORDER, UNMET_LABELS
 from perfeval.ui import charts
 from perfeval.ui import frame as ui
@@ -40,7 +41,7 @@ card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", 
      inverse=True)
 grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
 row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
-              border=True, help="各等级的评价数：优 ≥90，良 ≥80，中 ≥60，差 <60")
+              border=True, help=f"各等级的评价数：{rules.grade_help()}")
 if f.compare_year is None:
     st.caption("没有对比年度的数据，指标卡不显示变化。")
 summary_report_control(f, allowed)

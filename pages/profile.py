@@ -5,6 +5,7 @@ status, problems and measures, and the score history."""
 import pandas as pd
 import streamlit as st
 
+from perfeval import rules
 from perfeval.model import BUDGET_LINES, FINDING_KINDS
 from perfeval.queries import waterfall_steps
 from perfeval.ui import charts, links
@@ -52,7 +53,7 @@ unit_report_control(f, dept, card["year"], card["project"] or "")
 m = st.columns(6)
 m[0].metric("计算得分", ui.fmt_num(card["total"], 2), border=True,
             help=f"单位：分。满分 {ui.fmt_num(card['max_score'], 0)} 分，评分方案：{f.scheme}")
-m[1].metric("等级", card["grade"] or "—", border=True, help="优 ≥90，良 ≥80，中 ≥60，差 <60")
+m[1].metric("等级", card["grade"] or "—", border=True, help=rules.grade_help())
 m[2].metric("自评得分", ui.fmt_num(card["self_score"], 1), border=True)
 m[3].metric("自评差额", "—" if card["gap"] is None else f"{card['gap']:+.2f}", border=True,
             help="自评得分 − 计算得分；正数表示自评偏高")
@@ -105,7 +106,7 @@ else:
                                ("完成" if v is True or v == 1 else "无法判断") for v in met],
                        reason=inds["reason"].fillna(""))
     over = inds["over_achieved"].astype(object).where(inds["over_achieved"].notna(), False)
-    inds.loc[over.astype(bool).to_numpy(), "status"] = "超额（≥130%）"
+    inds.loc[over.astype(bool).to_numpy(), "status"] = f"超额（{rules.over_text()}）"
     goal_view = st.segmented_control("显示", ["all", "unmet"], default="all", key="profile_view",
                                      required=True,
                                      format_func={"all": "全部指标", "unmet": "只看未完成"}.get)

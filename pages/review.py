@@ -25,8 +25,6 @@ from perfeval.audit import (
     rectification_counts,
     selected_eval_ids,
 )
-from perfeval.queries import data_stamp
-from perfeval.store import default_db_path
 from perfeval.ui import auth, charts
 from perfeval.ui import frame as ui
 
@@ -65,7 +63,7 @@ with st.sidebar:
                           value=AuditSettings.score_gap, step=0.5, key="review_gap")
 settings = AuditSettings(scheme=f.scheme, score_gap=float(gap),
                          score_gap_hint=min(AuditSettings.score_gap_hint, float(gap)))
-path, stamp = str(default_db_path()), data_stamp(store)
+path, stamp = ui.cache_key()
 where = {"departments": tuple(f.departments) or None, "allowed": ui.allowed(),
          "region": f.region, "kind": f.kind, "scope": f.scope}
 this_year = tuple(sorted({**where, "year": f.year}.items()))

@@ -125,12 +125,13 @@ DISPLAY_NAMES = {"seq": "序号", "logged_at": "时间", "actor": "操作人", "
 
 def restore_revision(store, department: str, year: int, revision: int, *, actor: str | None,
                      scope: str = "部门整体", project: str = "") -> None:
-    """Store.restore, with its audit row (success or the refusal's message)."""
+    """Store.restore with its audit row in the same transaction; a refusal is
+    logged on its own, with its message."""
     fields = dict(department=department, year=year, revision=revision,
                   detail=f"{scope}{('「' + project + '」') if project else ''}")
     try:
-        store.restore(department, year, revision, scope=scope, project=project)
+        store.restore(department, year, revision, scope=scope, project=project,
+                      log=dict(action=RESTORE, actor=actor, result=OK, **fields))
     except PerfevalError as exc:
         log(store, RESTORE, actor=actor, result=FAILED, **{**fields, "detail": str(exc)})
         raise
-    log(store, RESTORE, actor=actor, **fields)

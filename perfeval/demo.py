@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .store import EVAL_COLUMNS, FRAME_COLUMNS, Frames, Store
+from .values import parse_frames
 
 YEARS = list(range(2019, 2025))
 DEFAULT_DEPARTMENTS = 30
@@ -219,13 +220,14 @@ def generate(departments: int | pd.DataFrame = DEFAULT_DEPARTMENTS, *, years=YEA
 
     findings = _texts(rng, ev["ekey"].to_numpy())
     empty = {t: pd.DataFrame(columns=FRAME_COLUMNS[t]) for t in ("schedule", "unparsed")}
-    return Frames(ev.reindex(columns=EVAL_COLUMNS), {
+    # Ready to write: the texts parsed as every import parses them.
+    return parse_frames(Frames(ev.reindex(columns=EVAL_COLUMNS), {
         "budget_lines": budget[FRAME_COLUMNS["budget_lines"]],
         "goals": goals[FRAME_COLUMNS["goals"]],
         "indicators": ind[FRAME_COLUMNS["indicators"]],
         "findings": findings,
         **empty,
-    })
+    }))
 
 
 def _ranks(keys: np.ndarray) -> np.ndarray:

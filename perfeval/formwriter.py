@@ -272,13 +272,13 @@ def export_store_forms(store, out: str | Path | BinaryIO, *,
     """Write the current evaluations matching the filters; returns sheets written."""
     if isinstance(departments, str):
         departments = [departments]
+    from .filters import Filters, evaluations_sql
+
     depts = list(departments) if departments else None
-    ids = store.query_df(
-        "SELECT eval_id FROM cur_evaluations "
-        "WHERE (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], department)) "
-        "AND (? IS NULL OR year = ?) AND (? IS NULL OR scope = ?) "
-        "ORDER BY department, year, scope, project",
-        [depts, depts, year, year, scope, scope])["eval_id"]
+    sql, params = evaluations_sql(Filters(departments=tuple(depts or ()), scope=scope),
+                                  years=None if year is None else [year], columns="e.eval_id")
+    ids = store.query_df(f"{sql} ORDER BY e.department, e.year, e.scope, e.project",
+                         params)["eval_id"]
     if ids.empty:
         what = "、".join(x for x in (*(depts or []), f"{year} 年度" if year else None, scope)
                         if x)

@@ -13,19 +13,21 @@ identifiers (sort orders, metrics) come from the whitelists below.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import pandas as pd
 
-from .scoring import DEFAULT_SCHEME, GRADES
+from . import rules
+from .filters import THIS_YEAR, Filters, evaluations_sql, order_sql
+from .rules import DEFAULT_SCHEME, GRADE_ORDER
 
-GRADE_ORDER = [g for _, g in GRADES]  # 优 良 中 差
+_EXEC_RATE = rules.exec_rate_sql("s")
 
 # Metrics of the trend page: key → (SQL over the per-department-year rows, label).
 TREND_METRICS = {
     "total": ("avg(s.total)", "计算得分"),
     "self_score": ("avg(e.self_score)", "自评得分"),
-    "exec_rate": ("sum(b.executed) / nullif(sum(b.budget), 0)", "预算执行率"),
+    "exec_rate": (_EXEC_RATE, "预算执行率"),
     "unmet": ("sum(s.unmet_count)", "未完成指标数"),
 }
 
@@ -46,78 +48,42 @@ RANK_ORDERS = {
     "name": "department",
 }
 
+BUDGET_ORDERS = {"budget": "budget DESC NULLS LAST, department",
+                 "exec_low": "exec_rate ASC NULLS LAST, department",
+                 "name": "department"}
 
-@dataclass(frozen=True)
-class Filters:
-    """The sidebar's filters. ``departments`` empty = every department."""
+YOY_ORDERS = {"delta": "total_delta ASC NULLS LAST, department", "name": "department"}
 
-    year: int | None = None
-    compare_year: int | None = None
-    region: str | None = None
-    kind: str | None = None
-    departments: tuple[str, ...] = field(default_factory=tuple)
-    scope: str = "部门整体"
-    scheme: str = DEFAULT_SCHEME
-
-    def describe(self) -> list[tuple[str, str]]:
-        """(名称, 取值) pairs, for the first sheet of a download."""
-        return [("年度", str(self.year or "—")), ("对比年度", str(self.compare_year or "—")),
-                ("区域", self.region or "全部"), ("类别", self.kind or "全部"),
-                ("部门", "、".join(self.departments) if self.departments else "全部"),
-                ("评价范围", self.scope), ("评分方案", self.scheme)]
+_EVAL_COLUMNS = ("e.eval_id, e.dept_id, e.department, e.region, e.kind, e.year, e.project, "
+                 "e.self_score, e.is_demo, e.imported_at")
 
 
-def _evals(f: Filters, allowed: Sequence[str] | None, years: Sequence[int] | None,
+def _evals(f: Filters, allowed: Sequence[str] | None, years: Sequence[int] | None = THIS_YEAR,
            *, departments: bool = True) -> tuple[str, list]:
     """SELECT of the current evaluations in the filters (alias ``e``)."""
-    conds, params = ["e.scope = ?"], [f.scope]
-    if years is not None:
-        conds.append("list_contains(?::INTEGER[], e.year)")
-        params.append([int(y) for y in years])
-    if f.region:
-        conds.append("e.region = ?")
-        params.append(f.region)
-    if f.kind:
-        conds.append("e.kind = ?")
-        params.append(f.kind)
-    if departments and f.departments:
-        conds.append("list_contains(?::VARCHAR[], e.department)")
-        params.append(list(f.departments))
-    if allowed is not None:
-        conds.append("list_contains(?::VARCHAR[], e.department)")
-        params.append(list(allowed))
-    where = " AND ".join(conds)
-    sql = ("SELECT e.eval_id, e.dept_id, e.department, e.region, e.kind, e.year, e.project, "  # noqa: S608
-           f"e.self_score, e.is_demo, e.imported_at FROM cur_evaluations e WHERE {where}")
-    return sql, params
-
-
-def _years(f: Filters) -> list[int]:
-    return [y for y in (f.year, f.compare_year) if y is not None]
+    return evaluations_sql(f, allowed, years=years, departments=departments,
+                           columns=_EVAL_COLUMNS)
 
 
 # -- frame ---------------------------------------------------------------------
 
 
-def data_stamp(db) -> tuple[int, int]:
-    """Changes whenever an import or restore changes what is current (cache key)."""
-    row = db.query_df("SELECT count(*) AS n, coalesce(sum(eval_id), 0) AS s "
-                      "FROM evaluations WHERE is_current").iloc[0]
-    return int(row["n"]), int(row["s"])
+def generation(db) -> int:
+    """The store's generation, bumped inside every write transaction that
+    changes what a page may show: the pages' cache key (Store.generation)."""
+    return db.generation()
 
 
 def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
     """Years (latest first), regions, kinds, departments and scopes that have data."""
-    cond, params = "", []
-    if allowed is not None:
-        cond, params = "WHERE list_contains(?::VARCHAR[], department)", [list(allowed)]
+    cond, params = Filters(scope=None).where("e", years=None, allowed=allowed)
     df = db.query_df(f"""
         SELECT list(DISTINCT year ORDER BY year DESC) AS years,
                list(DISTINCT region ORDER BY region) FILTER (region IS NOT NULL) AS regions,
                list(DISTINCT kind ORDER BY kind) FILTER (kind IS NOT NULL) AS kinds,
                list(DISTINCT department ORDER BY department) AS departments,
                list(DISTINCT scope ORDER BY scope) AS scopes
-        FROM cur_evaluations {cond}""", params)  # noqa: S608 (fixed text)
+        FROM cur_evaluations e WHERE {cond}""", params)  # noqa: S608 (fixed text)
     row = df.iloc[0]
     def plain(v) -> list:
         if v is None or v is pd.NA or isinstance(v, float):
@@ -128,7 +94,7 @@ def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
 
 
 def has_demo(db, f: Filters, allowed: Sequence[str] | None) -> bool:
-    sql, params = _evals(f, allowed, _years(f) or None)
+    sql, params = _evals(f, allowed, f.years or None)
     df = db.query_df(f"SELECT coalesce(bool_or(is_demo), FALSE) AS d FROM ({sql}) e", params)  # noqa: S608
     return bool(df["d"].iloc[0])
 
@@ -138,7 +104,7 @@ def has_demo(db, f: Filters, allowed: Sequence[str] | None) -> bool:
 
 def kpis(db, f: Filters, allowed: Sequence[str] | None) -> dict[int, dict]:
     """Per year (the year and the comparison year): the overview's KPI figures."""
-    years = _years(f)
+    years = f.years
     if not years:
         return {}
     sql, params = _evals(f, allowed, years)
@@ -148,9 +114,9 @@ def kpis(db, f: Filters, allowed: Sequence[str] | None) -> dict[int, dict]:
         SELECT e.year,
                count(DISTINCT e.dept_id) AS departments,
                count(*) AS evaluations,
-               sum(b.budget) AS budget,
-               sum(b.executed) AS executed,
-               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
+               sum(s.exec_budget) AS budget,
+               sum(s.exec_executed) AS executed,
+               {_EXEC_RATE} AS exec_rate,
                avg(s.total) AS avg_total,
                avg(e.self_score) AS avg_self,
                avg(s.gap) AS avg_gap,
@@ -158,7 +124,6 @@ def kpis(db, f: Filters, allowed: Sequence[str] | None) -> dict[int, dict]:
                {grades}
         FROM e
         LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
-        LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
         GROUP BY e.year""", [*params, f.scheme])  # noqa: S608 (grades from a constant)
     out = {}
     for r in df.to_dict("records"):
@@ -175,26 +140,24 @@ def department_scores(db, f: Filters, allowed: Sequence[str] | None, *, order: s
     year = year if year is not None else f.year
     sql, params = _evals(f, allowed, [year] if year is not None else [])
     lim = f"LIMIT {int(limit)}" if limit else ""
+    order_by = order_sql(RANK_ORDERS, order)
     return db.query_df(f"""
-        WITH e AS ({sql}),
-        b AS (SELECT eval_id, budget, executed FROM budget_lines
-              WHERE line = 'total' AND eval_id IN (SELECT eval_id FROM e))
+        WITH e AS ({sql})
         SELECT e.department, any_value(e.region) AS region, any_value(e.kind) AS kind,
                count(*) AS evaluations,
                avg(s.total) AS total, avg(e.self_score) AS self_score, avg(s.gap) AS gap,
                CASE WHEN count(*) = 1 THEN any_value(s.grade) END AS grade,
-               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
-               sum(b.budget) AS budget, sum(b.executed) AS executed,
+               {_EXEC_RATE} AS exec_rate,
+               sum(s.exec_budget) AS budget, sum(s.exec_executed) AS executed,
                coalesce(sum(s.unmet_count), 0) AS unmet
         FROM e
         LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
-        LEFT JOIN b ON b.eval_id = e.eval_id
         GROUP BY e.department
-        ORDER BY {RANK_ORDERS[order]} {lim}""", [*params, f.scheme])  # noqa: S608 (whitelist)
+        ORDER BY {order_by} {lim}""", [*params, f.scheme])  # noqa: S608 (whitelist)
 
 
 def department_count(db, f: Filters, allowed: Sequence[str] | None) -> int:
-    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    sql, params = _evals(f, allowed)
     return int(db.query_df(f"SELECT count(DISTINCT dept_id) AS n FROM ({sql})", params)  # noqa: S608
                ["n"].iloc[0])
 
@@ -204,7 +167,7 @@ def department_count(db, f: Filters, allowed: Sequence[str] | None) -> int:
 
 def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None,
                 recent: int | None = None):
-    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    sql, params = _evals(f, allowed)
     if recent:  # only the most recently imported evaluations
         sql = f"SELECT * FROM ({sql}) ORDER BY imported_at DESC, eval_id DESC LIMIT {int(recent)}"  # noqa: S608 (int only)
     conds = ["TRUE"]
@@ -221,11 +184,12 @@ def _unmet_base(f: Filters, allowed, category: str | None, keyword: str | None,
     ctes = f"""
         WITH e AS ({sql}),
         u AS (SELECT s.ind_id, s.eval_id, s.lost, s.weight, s.score FROM indicator_scores s
-              WHERE s.scheme = ? AND s.met_computed = FALSE
+              WHERE s.scheme = ? AND {rules.unmet_sql("s")}
                 AND s.eval_id IN (SELECT eval_id FROM e))"""  # noqa: S608 (fixed text)
     base = ctes + f"""
         SELECT e.dept_id, e.department, e.year, e.imported_at, e.is_demo, i.goal_no, i.seq,
-               g.name AS goal, i.category, i.name AS indicator, i.target_text, i.actual_text,
+               g.name AS goal, i.category, i.name AS indicator, i.ikey, i.target_text,
+               i.actual_text,
                CASE WHEN i.target_num > 0 AND i.actual_num IS NOT NULL THEN
                     CASE WHEN i.direction = 'reverse'
                          THEN greatest(i.actual_num - i.target_num, 0) / i.target_num
@@ -251,6 +215,7 @@ def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
     reads only the most recently imported evaluations (at least 20), newest
     first, and counts only those."""
     keyword = (keyword or "").strip() or None
+    order_by = order_sql(UNMET_ORDERS, order)
     # "latest" looks at the most recent imports only; its total counts those.
     recent = max(20, limit) if order == "latest" else None
     base, params, ctes = _unmet_base(f, allowed, category, keyword, recent)
@@ -262,33 +227,34 @@ def unmet_indicators(db, f: Filters, allowed: Sequence[str] | None, *,
                     ["n"].iloc[0])
     if total == 0:
         return pd.DataFrame(columns=UNMET_COLUMNS), 0
-    page = db.query_df(f"SELECT * FROM ({base}) ORDER BY {UNMET_ORDERS[order]} "  # noqa: S608
+    page = db.query_df(f"SELECT * FROM ({base}) ORDER BY {order_by} "  # noqa: S608
                        f"LIMIT {int(limit)}", params)
-    # Streaks and measures for the rows on screen only.
+    # Streaks and measures for the rows on screen only. "The same indicator"
+    # across years is the stored rules.indicator_key (as in the audit's UNMET_REPEATED).
     dept_ids = sorted({int(d) for d in page["dept_id"]})
-    names = sorted(set(page["indicator"]))
-    runs = db.query_df("""
+    keys = sorted(set(page["ikey"]))
+    runs = db.query_df(f"""
         WITH hist AS (
-            SELECT DISTINCT e.dept_id, i.name, e.year
+            SELECT DISTINCT e.dept_id, i.ikey, e.year
             FROM cur_evaluations e
             JOIN indicator_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
             JOIN indicators i ON i.ind_id = s.ind_id
-            WHERE e.scope = ? AND e.year <= ? AND s.met_computed = FALSE
+            WHERE e.scope = ? AND e.year <= ? AND {rules.unmet_sql("s")}
               AND list_contains(?::INTEGER[], e.dept_id)
-              AND list_contains(?::VARCHAR[], i.name)),
-        isl AS (SELECT dept_id, name, year,
-                       year - row_number() OVER (PARTITION BY dept_id, name ORDER BY year) AS grp
+              AND list_contains(?::VARCHAR[], i.ikey)),
+        isl AS (SELECT dept_id, ikey, year,
+                       year - row_number() OVER (PARTITION BY dept_id, ikey ORDER BY year) AS grp
                 FROM hist)
-        SELECT dept_id, name AS indicator, count(*) AS streak
-        FROM isl GROUP BY dept_id, name, grp HAVING max(year) = ?""",
-                       [f.scheme, f.scope, f.year, dept_ids, names, f.year])
+        SELECT dept_id, ikey, count(*) AS streak
+        FROM isl GROUP BY dept_id, ikey, grp HAVING max(year) = ?""",  # noqa: S608 (fixed text)
+                       [f.scheme, f.scope, f.year, dept_ids, keys, f.year])
     measures = db.query_df("""
         SELECT e.dept_id, string_agg(fd.text, '；' ORDER BY e.eval_id, fd.seq) AS measures
         FROM cur_evaluations e JOIN findings fd ON fd.eval_id = e.eval_id
         WHERE fd.kind = 'measure' AND e.year = ? AND e.scope = ?
           AND list_contains(?::INTEGER[], e.dept_id)
         GROUP BY e.dept_id""", [f.year, f.scope, dept_ids])
-    df = (page.merge(runs, on=["dept_id", "indicator"], how="left")
+    df = (page.merge(runs, on=["dept_id", "ikey"], how="left")
           .merge(measures, on="dept_id", how="left"))
     df["streak"] = df["streak"].fillna(1).astype("int64")
     if order == "streak":
@@ -313,60 +279,76 @@ def budget_by_department(db, f: Filters, allowed: Sequence[str] | None, *,
                          order: str = "budget", limit: int | None = None) -> pd.DataFrame:
     """Per department in the year: 总预算, 基本支出, 项目支出 (budget, executed),
     the execution rate and the stated reason for a low one."""
-    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    sql, params = _evals(f, allowed)
     lim = f"LIMIT {int(limit)}" if limit else ""
-    order_sql = {"budget": "budget DESC NULLS LAST, department",
-                 "exec_low": "exec_rate ASC NULLS LAST, department",
-                 "name": "department"}[order]
+    order_by = order_sql(BUDGET_ORDERS, order)
+    # 总预算 and the rate are the scoring's (its line fallback); parts from the lines.
     return db.query_df(f"""
-        WITH e AS ({sql})
+        WITH e AS ({sql}),
+        x AS (SELECT e.department, sum(s.exec_budget) AS budget,
+                     sum(s.exec_executed) AS executed, {_EXEC_RATE} AS exec_rate
+              FROM e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+              GROUP BY e.department)
         SELECT e.department, any_value(e.region) AS region, any_value(e.kind) AS kind,
-               sum(b.budget) FILTER (b.line = 'total') AS budget,
-               sum(b.executed) FILTER (b.line = 'total') AS executed,
-               sum(b.executed) FILTER (b.line = 'total')
-                 / nullif(sum(b.budget) FILTER (b.line = 'total'), 0) AS exec_rate,
+               any_value(x.budget) AS budget, any_value(x.executed) AS executed,
+               any_value(x.exec_rate) AS exec_rate,
                sum(b.budget) FILTER (b.line = 'basic') AS basic_budget,
                sum(b.executed) FILTER (b.line = 'basic') AS basic_executed,
                sum(b.budget) FILTER (b.line = 'project') AS project_budget,
                sum(b.executed) FILTER (b.line = 'project') AS project_executed,
                string_agg(DISTINCT b.reason, '；') FILTER (b.reason IS NOT NULL) AS reason
         FROM e JOIN budget_lines b ON b.eval_id = e.eval_id
+        LEFT JOIN x ON x.department = e.department
         GROUP BY e.department
-        ORDER BY {order_sql} {lim}""", params)  # noqa: S608 (whitelist)
+        ORDER BY {order_by} {lim}""", [*params, f.scheme])  # noqa: S608 (whitelist)
 
 
 def budget_totals(db, f: Filters, allowed: Sequence[str] | None) -> dict:
-    """Sums over all departments in the year, by budget line."""
-    sql, params = _evals(f, allowed, [f.year] if f.year is not None else [])
+    """Sums over all departments in the year, by budget line. ``total`` is the
+    scoring's execution lines (总预算, else 基本+项目, else the funding lines)
+    and ``low`` counts its evaluations below rules.LOW_EXEC_RATE."""
+    sql, params = _evals(f, allowed)
     df = db.query_df(f"""
         WITH e AS ({sql})
-        SELECT b.line, sum(b.budget) AS budget, sum(b.executed) AS executed,
-               count(*) FILTER (b.executed < 0.9 * b.budget) AS low
+        SELECT b.line, sum(b.budget) AS budget, sum(b.executed) AS executed
         FROM e JOIN budget_lines b ON b.eval_id = e.eval_id
-        GROUP BY b.line""", params)  # noqa: S608
-    return {r["line"]: r for r in df.to_dict("records")}
+        WHERE b.line <> 'total'
+        GROUP BY b.line
+        UNION ALL
+        SELECT 'total', sum(s.exec_budget) FILTER (s.exec_rate IS NOT NULL),
+               sum(s.exec_executed) FILTER (s.exec_rate IS NOT NULL)
+        FROM e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?""",  # noqa: S608
+                     [*params, f.scheme])
+    out = {r["line"]: r for r in df.to_dict("records")}
+    low = db.query_df(f"""
+        WITH e AS ({sql})
+        SELECT count(*) AS n FROM e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        WHERE s.exec_rate < ?""", [*params, f.scheme, rules.LOW_EXEC_RATE])  # noqa: S608
+    out["total"]["low"] = int(low["n"].iloc[0])
+    return out
 
 
 def exec_heatmap(db, f: Filters, allowed: Sequence[str] | None, *,
                  limit: int = 30) -> pd.DataFrame:
     """Execution rate per department × year (all years), for the ``limit``
     departments with the lowest rate in the filter's year."""
-    sql_y, params_y = _evals(f, allowed, [f.year] if f.year is not None else [])
+    sql_y, params_y = _evals(f, allowed)
     sql_all, params_all = _evals(f, allowed, None)
     return db.query_df(f"""
         WITH pick AS (
             SELECT e.dept_id FROM ({sql_y}) e
-            JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
+            JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+            WHERE s.exec_rate IS NOT NULL
             GROUP BY e.dept_id
-            ORDER BY sum(b.executed) / nullif(sum(b.budget), 0) ASC NULLS LAST, e.dept_id
+            ORDER BY {_EXEC_RATE} ASC NULLS LAST, e.dept_id
             LIMIT {int(limit)}),
         e AS ({sql_all})
-        SELECT e.department, e.year,
-               sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate
-        FROM e JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
-        WHERE e.dept_id IN (SELECT dept_id FROM pick)
+        SELECT e.department, e.year, {_EXEC_RATE} AS exec_rate
+        FROM e JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
+        WHERE e.dept_id IN (SELECT dept_id FROM pick) AND s.exec_rate IS NOT NULL
         GROUP BY e.department, e.year
-        ORDER BY e.department, e.year""", [*params_y, *params_all])  # noqa: S608
+        ORDER BY e.department, e.year""",  # noqa: S608
+                       [*params_y, f.scheme, *params_all, f.scheme])
 
 
 # -- 趋势对比 ---------------------------------------------------------------------
@@ -389,7 +371,6 @@ def trends(db, f: Filters, allowed: Sequence[str] | None,
         SELECT {group} AS department, e.year, {metrics}
         FROM e
         LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
-        LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
         GROUP BY ALL ORDER BY department, e.year""", [*params, f.scheme])  # noqa: S608
 
 
@@ -397,19 +378,17 @@ def year_over_year(db, f: Filters, allowed: Sequence[str] | None, *,
                    order: str = "delta", limit: int | None = 200) -> pd.DataFrame:
     """Per department: score, self-score, execution rate and unmet count in the
     year and the comparison year, with the changes."""
-    sql, params = _evals(f, allowed, _years(f))
+    sql, params = _evals(f, allowed, f.years)
     lim = f"LIMIT {int(limit)}" if limit else ""
-    order_sql = {"delta": "total_delta ASC NULLS LAST, department",
-                 "name": "department"}[order]
+    order_by = order_sql(YOY_ORDERS, order)
     return db.query_df(f"""
         WITH e AS ({sql}),
         d AS (
             SELECT e.department, e.year, avg(s.total) AS total, avg(e.self_score) AS self_score,
-                   sum(b.executed) / nullif(sum(b.budget), 0) AS exec_rate,
+                   {_EXEC_RATE} AS exec_rate,
                    coalesce(sum(s.unmet_count), 0) AS unmet
             FROM e
             LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
-            LEFT JOIN budget_lines b ON b.eval_id = e.eval_id AND b.line = 'total'
             GROUP BY ALL)
         SELECT coalesce(c.department, p.department) AS department,
                c.total, p.total AS total_prev, c.total - p.total AS total_delta,
@@ -418,7 +397,7 @@ def year_over_year(db, f: Filters, allowed: Sequence[str] | None, *,
                c.unmet, p.unmet AS unmet_prev, c.unmet - p.unmet AS unmet_delta
         FROM (SELECT * FROM d WHERE year = ?) c
         FULL JOIN (SELECT * FROM d WHERE year = ?) p USING (department)
-        ORDER BY {order_sql} {lim}""", [*params, f.scheme, f.year, f.compare_year])  # noqa: S608
+        ORDER BY {order_by} {lim}""", [*params, f.scheme, f.year, f.compare_year])  # noqa: S608
 
 
 def kind_medians(db, f: Filters, allowed: Sequence[str] | None,
@@ -426,8 +405,8 @@ def kind_medians(db, f: Filters, allowed: Sequence[str] | None,
     """Each department's score in the year against the median of its kind
     (median over every visible department of that kind, whatever the
     department filter). Without ``departments``: the ``limit`` furthest below."""
-    g = Filters(year=f.year, region=f.region, scope=f.scope, scheme=f.scheme)
-    sql, params = _evals(g, allowed, [f.year] if f.year is not None else [])
+    # Every kind and department: the medians do not depend on those filters.
+    sql, params = _evals(replace(f, kind=None), allowed, departments=False)
     pick, pick_params = "", []
     chosen = list(departments or f.departments)
     if chosen:

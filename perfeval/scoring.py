@@ -1,12 +1,15 @@
 """Scoring: schemes, indicator and evaluation scores, explanations, bulk scores.
 
-One place for the rules of DESIGN §2. Two paths compute the same figures:
+One place for the scoring rules (docs/规则.md; thresholds, grade bands,
+units and the execution-line fallback come from :mod:`perfeval.rules`).
+Two paths compute the same figures:
 
 - in memory, on a :class:`~perfeval.model.Evaluation` (the report parser and
   the audit use it): :func:`score_evaluation`, :func:`score_indicator`,
   :func:`explain`;
-- in bulk over the store, in DuckDB SQL: :func:`score_store` and
-  :func:`ensure_scores` (cheap when nothing is missing; pages call it).
+- in bulk over the store, in DuckDB SQL: :func:`score_tx` inside a write's
+  transaction (Store.write and Store.restore score what they make current),
+  :func:`score_store` for the command line. Reads never score.
   ``tests/test_scoring.py`` checks with hypothesis that both paths agree.
 
 Rules (each a field of :class:`Scheme`):
@@ -31,10 +34,12 @@ Rules (each a field of :class:`Scheme`):
   If they sum above 100 the indicator weights are scaled down to fit (the
   raw sum is kept in ``source_weight_sum`` for the audit); below 100 the
   maximum shrinks.
-- Execution: 10 × min(B/A, 1) from the ``total`` (总预算) line; without one
-  (project tables), the sum of 基本支出 + 项目支出, else the sum of the
-  funding-source lines (财政拨款, 上年结转, 其他资金). No budget → rate NULL,
-  execution score 0.
+- Execution: 10 × min(B/A, 1) from the lines of rules.EXEC_LINE_LEVELS:
+  the ``total`` (总预算) line; without one (project tables), the sum of
+  基本支出 + 项目支出, else the sum of the funding-source lines (财政拨款,
+  上年结转, 其他资金). No budget → rate NULL, execution score 0. The sums
+  are stored (``exec_budget``, ``exec_executed``) so that queries aggregate
+  the same lines.
 - Indicator, in this order:
   1. numeric target and actual in the same unit (or one without a unit;
      万 and 万元 count as one): positive → w × min(actual/target, 1);
@@ -42,7 +47,7 @@ Rules (each a field of :class:`Scheme`):
      target)/target); a target ≤ 0 scores full only when met (``= 0``: only
      actual ≤ 0). Strict comparators (``>``, ``<``) score like ``>=``,
      ``<=``: the official formula has no case for the boundary. A positive
-     actual ≥ 130 % of its target scores full and is flagged
+     actual ≥ rules.OVER_ACHIEVEMENT_RATIO (130 %) of its target scores full and is flagged
      ``over_achieved`` (reverse indicators are never flagged: zero
      accidents against "≤ 3" is no target set too low);
   2. a qualitative actual (达成 / 部分达成 / 未达成): the band's default
@@ -52,9 +57,9 @@ Rules (each a field of :class:`Scheme`):
      未达成 default (0.3);
   4. nothing at all → ``unreadable_share`` (0: points that cannot be
      checked are not given).
-- Total = execution score + Σ indicator scores; grade 优 ≥ 90, 良 ≥ 80,
-  中 ≥ 60, else 差 (compared with a 1e-6 tolerance so that 89.99999999 from
-  summing thirds counts as 90). Gap = self-reported score − total
+- Total = execution score + Σ indicator scores; grade by rules.GRADE_BANDS
+  (优 ≥ 90, 良 ≥ 80, 中 ≥ 60, else 差, with rules.GRADE_TOLERANCE so that
+  89.99999999 from summing thirds counts as 90). Gap = self-reported score − total
   (positive: the self-score is higher than the indicators support).
 
 Tables (store migration 3), keyed by (eval_id, scheme). eval_ids never
@@ -62,6 +67,7 @@ change (a re-import is a new eval_id), so stored scores never go stale;
 ``scheme_hash`` catches a scheme whose rules changed in code.
 
 ``eval_scores``: eval_id, scheme, scheme_hash, exec_rate (B/A or NULL),
+exec_budget and exec_executed (A and B: the sums of the chosen lines),
 exec_weight, exec_score, output_weight, output_score, effect_weight,
 effect_score, satisfaction_weight, satisfaction_score (weight = points
 available in the category), max_score (exec_weight + Σ indicator weights,
@@ -89,18 +95,21 @@ from datetime import datetime
 
 import pandas as pd
 
+from . import rules
 from .model import CATEGORIES, BudgetLine, Evaluation, Indicator, PerfevalError
+from .rules import DEFAULT_SCHEME, grade_of, units_compatible
 from .values import indicator_direction, parse_target, parse_value
 
 # --------------------------------------------------------------------------
 # Schemes
 # --------------------------------------------------------------------------
 
-DEFAULT_SCHEME = "财预〔2020〕10号"
 SPREADS = ("category", "goal", "all")
 EMPTY_CATEGORY = ("redistribute", "shrink")
-GRADES = ((90.0, "优"), (80.0, "良"), (60.0, "中"), (0.0, "差"))
-GRADE_TOLERANCE = 1e-6
+GRADES = rules.GRADE_BANDS
+# Part of every scheme's fingerprint: bump when the bulk rules or the
+# eval_scores columns change, so stored scores are redone.
+SCORING_VERSION = 2
 # Source 分值 summing to at least this hold all 100 points by themselves.
 SOURCE_FULL = 99.5
 # Band of each qualitative level: (lowest share, highest share, default share).
@@ -119,7 +128,7 @@ class Scheme:
     empty_category: str = "redistribute"  # one of EMPTY_CATEGORY
     bands: Mapping[str, tuple[float, float, float]] = field(
         default_factory=lambda: dict(DEFAULT_BANDS))
-    over_ratio: float = 1.3
+    over_ratio: float = rules.OVER_ACHIEVEMENT_RATIO
     unreadable_share: float = 0.0
 
     def __post_init__(self):
@@ -140,7 +149,8 @@ class Scheme:
     def fingerprint(self) -> str:
         """Changes whenever a rule of the scheme changes (stored scores are then redone)."""
         body = json.dumps({**asdict(self), "category_weights": dict(self.category_weights),
-                           "bands": dict(self.bands)}, sort_keys=True, ensure_ascii=False)
+                           "bands": dict(self.bands), "version": SCORING_VERSION},
+                          sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
@@ -160,25 +170,9 @@ def get_scheme(name: str | None = None) -> Scheme:
     return scheme
 
 
-def grade_of(total: float | None) -> str | None:
-    if total is None:
-        return None
-    for cut, grade in GRADES:
-        if total + GRADE_TOLERANCE >= cut:
-            return grade
-    return GRADES[-1][1]
-
-
 # --------------------------------------------------------------------------
 # One indicator
 # --------------------------------------------------------------------------
-
-_UNIT_CANON = {"万元": "万", "亿元": "亿"}
-
-
-def units_compatible(a: str | None, b: str | None) -> bool:
-    return a is None or b is None or _UNIT_CANON.get(a, a) == _UNIT_CANON.get(b, b)
-
 
 @dataclass(frozen=True)
 class IndicatorResult:
@@ -303,7 +297,7 @@ def indicator_weights(ev: Evaluation, scheme: Scheme | None = None) -> tuple[lis
 
 def _execution_lines(ev: Evaluation) -> list[BudgetLine]:
     """The budget lines the execution rate is read from (see module notes)."""
-    for level in (("total",), ("basic", "project"), ("fiscal", "carryover", "other")):
+    for level in rules.EXEC_LINE_LEVELS:
         lines = [b for b in ev.budget if b.line in level]
         if any(b.budget is not None for b in lines):
             return lines
@@ -425,7 +419,8 @@ def _reason(ind: Indicator, r: IndicatorResult) -> str:
     kept = f"保留 {r.share:.0%} 分值"
     if r.rule == "positive":
         if r.over_achieved:
-            return f"实际 {_fmt(a.number)}{unit} 达目标 {_fmt(t.number)}{unit} 的 130% 以上（超额，目标可能偏低）"
+            return (f"实际 {_fmt(a.number)}{unit} 达目标 {_fmt(t.number)}{unit} 的 "
+                    f"{rules.pct_text(rules.OVER_ACHIEVEMENT_RATIO)} 以上（超额，目标可能偏低）")
         if r.share >= 1:
             return f"实际 {_fmt(a.number)}{unit} 达到目标 {_fmt(t.number)}{unit}"
         return f"实际 {_fmt(a.number)}{unit} 低于目标 {_fmt(t.number)}{unit}，{kept}"
@@ -643,9 +638,7 @@ FROM shared
 _BUDGET_SQL = """
 CREATE OR REPLACE TEMP TABLE score_bud AS
 WITH lv AS (
-    SELECT b.eval_id, b.line, b.budget, b.executed, b.weight,
-           CASE WHEN b.line = 'total' THEN 1 WHEN b.line IN ('basic', 'project') THEN 2
-                ELSE 3 END AS level
+    SELECT b.eval_id, b.line, b.budget, b.executed, b.weight, {level} AS level
     FROM budget_lines b JOIN score_todo t USING (eval_id)
 ),
 chosen AS (
@@ -658,7 +651,7 @@ SELECT lv.eval_id,
        coalesce(max(lv.weight) FILTER (WHERE lv.line = 'total'), max(lv.weight)) AS exec_w_src
 FROM lv LEFT JOIN chosen c USING (eval_id)
 GROUP BY lv.eval_id
-"""
+""".replace("{level}", rules.exec_level_sql("b.line"))
 
 _EVAL_SQL = """
 INSERT INTO eval_scores BY NAME
@@ -681,6 +674,7 @@ WITH agg AS (
 base AS (
     SELECT t.eval_id, t.self_score,
            CASE WHEN b.a > 0 AND b.b IS NOT NULL THEN b.b / b.a END AS exec_rate,
+           b.a AS exec_budget, b.b AS exec_executed,
            coalesce(a.exec_w, least(greatest($exec_weight, 0.0), 100.0)) AS exec_weight,
            a.*
     FROM score_todo t LEFT JOIN score_bud b USING (eval_id) LEFT JOIN agg a USING (eval_id)
@@ -691,18 +685,15 @@ totals AS (
                 ELSE exec_weight * least(greatest(exec_rate, 0.0), 1.0) END AS exec_score
     FROM base
 )
-SELECT eval_id, $scheme AS scheme, $scheme_hash AS scheme_hash, exec_rate, exec_weight,
-       exec_score,
+SELECT eval_id, $scheme AS scheme, $scheme_hash AS scheme_hash, exec_rate, exec_budget,
+       exec_executed, exec_weight, exec_score,
        coalesce(output_weight, 0.0) AS output_weight, coalesce(output_score, 0.0) AS output_score,
        coalesce(effect_weight, 0.0) AS effect_weight, coalesce(effect_score, 0.0) AS effect_score,
        coalesce(satisfaction_weight, 0.0) AS satisfaction_weight,
        coalesce(satisfaction_score, 0.0) AS satisfaction_score,
        exec_weight + coalesce(ind_weight, 0.0) AS max_score,
        exec_score + coalesce(ind_score, 0.0) AS total,
-       CASE WHEN exec_score + coalesce(ind_score, 0.0) + $tol >= 90 THEN '优'
-            WHEN exec_score + coalesce(ind_score, 0.0) + $tol >= 80 THEN '良'
-            WHEN exec_score + coalesce(ind_score, 0.0) + $tol >= 60 THEN '中'
-            ELSE '差' END AS grade,
+       {grade} AS grade,
        self_score, self_score - (exec_score + coalesce(ind_score, 0.0)) AS gap,
        coalesce(indicator_count, 0) AS indicator_count, coalesce(unmet_count, 0) AS unmet_count,
        coalesce(over_count, 0) AS over_count, coalesce(unreadable_count, 0) AS unreadable_count,
@@ -710,7 +701,7 @@ SELECT eval_id, $scheme AS scheme, $scheme_hash AS scheme_hash, exec_rate, exec_
        CASE WHEN coalesce(from_source, FALSE) THEN src_sum END AS source_weight_sum,
        $now AS computed_at
 FROM totals
-"""
+""".replace("{grade}", rules.grade_sql("(exec_score + coalesce(ind_score, 0.0))"))
 
 _INDICATOR_INSERT_SQL = """
 INSERT INTO indicator_scores BY NAME
@@ -719,17 +710,12 @@ FROM score_ind
 """
 
 
-def _canon_sql(col: str) -> str:
-    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _UNIT_CANON.items())
-    return f"(CASE {col} {cases} ELSE {col} END)"
-
-
 def _bulk_sql(scheme: Scheme) -> str:
     groups, keys = _GROUP_SQL[scheme.spread]
     groups = groups.format(exec_w=_EXEC_W_SQL, scale=_SCALE_SQL,
                            weight_expr=_WEIGHT_SQL[(scheme.spread, scheme.empty_category)])
-    score = _SCORE_SQL.format(keys=keys, canon_t=_canon_sql("ind.target_unit"),
-                              canon_a=_canon_sql("ind.actual_unit"))
+    score = _SCORE_SQL.format(keys=keys, canon_t=rules.unit_canon_sql("ind.target_unit"),
+                              canon_a=rules.unit_canon_sql("ind.actual_unit"))
     return _IND_SQL + groups + score
 
 
@@ -765,50 +751,100 @@ def missing_count(store, scheme: Scheme | str | None = None) -> int:
     return int(df["n"].iloc[0])
 
 
+def schemes_in_use(cur) -> list[Scheme]:
+    """The default scheme and every known scheme that has stored scores."""
+    names = [r[0] for r in cur.execute("SELECT DISTINCT scheme FROM eval_scores").fetchall()]
+    return [get_scheme(), *(SCHEMES[n] for n in sorted(names)
+                            if n in SCHEMES and n != DEFAULT_SCHEME)]
+
+
+def score_tx(cur, schemes: Scheme | str | list | None = None, *,
+             eval_ids: list[int] | None = None, recompute: bool = False) -> int:
+    """Score, on ``cur`` inside the caller's write transaction, the current
+    evaluations lacking scores (of ``eval_ids`` only, when given) under each
+    of ``schemes`` (default: :func:`schemes_in_use`); return how many
+    (evaluation, scheme) pairs were scored.
+
+    Rows of older rule versions (another ``scheme_hash``) are replaced;
+    ``recompute`` replaces all of the schemes' rows.
+    """
+    if schemes is None:
+        schemes = schemes_in_use(cur)
+    elif not isinstance(schemes, list):
+        schemes = [schemes]
+    done = 0
+    for scheme in schemes:
+        scheme = scheme if isinstance(scheme, Scheme) else get_scheme(scheme)
+        done += _score_scheme(cur, scheme, eval_ids, recompute)
+    return done
+
+
+def _score_scheme(cur, scheme: Scheme, eval_ids, recompute: bool) -> int:
+    params = _bulk_params(scheme)
+    bulk = _bulk_sql(scheme)
+    stale = "" if recompute else "AND s.scheme_hash <> ?"
+    only = "" if eval_ids is None else "AND list_contains(?::BIGINT[], s.eval_id)"
+    ids = [] if eval_ids is None else [[int(x) for x in eval_ids]]
+    stale_params = [scheme.name, *([] if recompute else [scheme.fingerprint]), *ids]
+    cur.execute(f"DELETE FROM indicator_scores WHERE (eval_id, scheme) IN ("  # noqa: S608
+                f"SELECT eval_id, scheme FROM eval_scores s WHERE s.scheme = ? {stale} {only})",
+                stale_params)
+    cur.execute(f"DELETE FROM eval_scores s WHERE s.scheme = ? {stale} {only}",  # noqa: S608
+                stale_params)
+    todo = _MISSING_SQL + ("" if eval_ids is None else " AND list_contains(?::BIGINT[], e.eval_id)")
+    todo_params = [scheme.name, scheme.fingerprint, *ids]
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE score_todo AS {todo}", todo_params)  # noqa: S608
+    n = int(cur.execute("SELECT count(*) FROM score_todo").fetchone()[0])
+    if n:
+        cur.execute(_BUDGET_SQL)
+        cur.execute(bulk, _used(bulk, params))
+        cur.execute(_INDICATOR_INSERT_SQL, {"scheme": scheme.name})
+        eval_params = {**params, "scheme": scheme.name, "scheme_hash": scheme.fingerprint,
+                       "now": datetime.now()}
+        cur.execute(_EVAL_SQL, _used(_EVAL_SQL, eval_params))
+    for t in ("score_ind", "score_bud", "score_todo"):
+        cur.execute(f"DROP TABLE IF EXISTS {t}")
+    return n
+
+
 def score_store(store, scheme_name: str | Scheme | None = None, *,
                 recompute: bool = False) -> int:
     """Score every current evaluation lacking scores under the scheme; return how many.
 
-    One transaction: rows of older rule versions (another ``scheme_hash``)
-    are replaced; ``recompute`` replaces all of the scheme's rows.
+    One transaction (it bumps the generation); ``recompute`` replaces all of
+    the scheme's rows.
     """
     scheme = scheme_name if isinstance(scheme_name, Scheme) else get_scheme(scheme_name)
     if store.read_only:
         raise PerfevalError("数据库以只读方式打开，无法写入评分结果。")
-    params = _bulk_params(scheme)
-    bulk = _bulk_sql(scheme)
     with store.transaction() as cur:
-        stale = "" if recompute else "AND s.scheme_hash <> ?"
-        stale_params = [scheme.name] if recompute else [scheme.name, scheme.fingerprint]
-        cur.execute(f"DELETE FROM indicator_scores WHERE (eval_id, scheme) IN ("  # noqa: S608
-                    f"SELECT eval_id, scheme FROM eval_scores s WHERE s.scheme = ? {stale})",
-                    stale_params)
-        cur.execute(f"DELETE FROM eval_scores s WHERE s.scheme = ? {stale}",  # noqa: S608
-                    stale_params)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE score_todo AS {_MISSING_SQL}",  # noqa: S608
-                    [scheme.name, scheme.fingerprint])
-        n = int(cur.execute("SELECT count(*) FROM score_todo").fetchone()[0])
+        n = _score_scheme(cur, scheme, None, recompute)
         if n:
-            cur.execute(_BUDGET_SQL)
-            cur.execute(bulk, _used(bulk, params))
-            cur.execute(_INDICATOR_INSERT_SQL, {"scheme": scheme.name})
-            eval_params = {**params, "scheme": scheme.name, "scheme_hash": scheme.fingerprint,
-                           "tol": GRADE_TOLERANCE, "now": datetime.now()}
-            cur.execute(_EVAL_SQL, _used(_EVAL_SQL, eval_params))
-        for t in ("score_ind", "score_bud", "score_todo"):
-            cur.execute(f"DROP TABLE IF EXISTS {t}")
+            store.bump_generation(cur)
         return n
 
 
 def ensure_scores(store, scheme_name: str | Scheme | None = None) -> int:
     """Score what is missing (one cheap count when nothing is); return how many were scored.
 
-    A read-only store is left as it is (returns 0): it cannot be written.
+    A write: for the command line and the writer's start (:func:`rescore_stale`),
+    never for a read path. A read-only store is left as it is (returns 0).
     """
     scheme = scheme_name if isinstance(scheme_name, Scheme) else get_scheme(scheme_name)
     if store.read_only or missing_count(store, scheme) == 0:
         return 0
     return score_store(store, scheme)
+
+
+def rescore_stale(store) -> int:
+    """When a store is opened read-write: score what lacks scores under the
+    schemes in use (after a migration or a change of rules in code)."""
+    cur = store.cursor()
+    try:
+        schemes = schemes_in_use(cur)
+    finally:
+        cur.close()
+    return sum(ensure_scores(store, s) for s in schemes)
 
 
 def explain_stored(store, eval_id: int, scheme_name: str | None = None
@@ -825,11 +861,33 @@ def explain_stored(store, eval_id: int, scheme_name: str | None = None
 def current_scores(store, scheme_name: str | None = None) -> pd.DataFrame:
     """eval_scores of the current evaluations with department, year, scope, project."""
     scheme = get_scheme(scheme_name)
-    ensure_scores(store, scheme)
     return store.query_df("""
         SELECT e.department, e.region, e.kind, e.year, e.scope, e.project, s.*
         FROM cur_evaluations e JOIN eval_scores s USING (eval_id)
         WHERE s.scheme = ? ORDER BY e.department, e.year, e.scope, e.project""", [scheme.name])
+
+
+def score_summary(store, scheme_name: str | Scheme | None = None) -> dict:
+    """Current evaluations under the scheme: count, grades (rules.GRADE_ORDER),
+    mean total, self-score and gap, and how many self-scores exceed the total
+    by more than rules.SCORE_GAP_LARGE."""
+    scheme = scheme_name if isinstance(scheme_name, Scheme) else get_scheme(scheme_name)
+    grades = ", ".join(f"count(*) FILTER (WHERE grade = '{g}') AS \"{g}\""
+                       for g in rules.GRADE_ORDER)
+    row = store.query_df(f"""
+        SELECT count(*) AS evaluations, avg(total) AS mean_total,
+               avg(s.self_score) AS mean_self, avg(s.gap) AS mean_gap,
+               count(*) FILTER (WHERE gap > ?) AS inflated, {grades}
+        FROM cur_evaluations e JOIN eval_scores s USING (eval_id)
+        WHERE s.scheme = ?""", [rules.SCORE_GAP_LARGE, scheme.name]).iloc[0]  # noqa: S608
+
+    def num(x):
+        return None if pd.isna(x) else round(float(x), 2)
+
+    return {"scheme": scheme.name, "evaluations": int(row["evaluations"]),
+            "grades": {g: int(row[g]) for g in rules.GRADE_ORDER},
+            "mean_total": num(row["mean_total"]), "mean_self_score": num(row["mean_self"]),
+            "mean_gap": num(row["mean_gap"]), "self_score_5_plus_above": int(row["inflated"])}
 
 
 def bench_scoring(store, scheme_name: str | None = None) -> dict:
@@ -848,7 +906,8 @@ def bench_scoring(store, scheme_name: str | None = None) -> dict:
 __all__ = [
     "DEFAULT_SCHEME", "SCHEMES", "Scheme", "get_scheme", "grade_of", "score_share",
     "score_indicator", "indicator_weights", "execution_rate", "score_evaluation", "explain",
-    "format_explanation", "score_store", "ensure_scores", "missing_count", "current_scores",
+    "format_explanation", "score_store", "score_tx", "ensure_scores", "rescore_stale",
+    "missing_count", "current_scores", "schemes_in_use", "score_summary",
     "bench_scoring", "EvaluationScore", "IndicatorResult", "LostPoint",
     "explain_stored",
 ]

@@ -3,7 +3,11 @@
 One evaluation (department × year × scope × project) may be imported many
 times; each import adds a revision and makes it current. Reads see only the
 current revision (the ``cur_*`` views). Every write runs in one explicit
-transaction: on any error nothing is written.
+transaction with its scores (perfeval.scoring.score_tx), its audit-log rows
+and a bump of the generation counter (the dashboard's cache key): on any
+error nothing is written. Reads never write; the writer redoes stale scores
+when it opens the file. The store stores what ingest parsed (values.parse_frames)
+and parses nothing itself.
 
 Threads: a DuckDB connection must not be used from two threads at once, so a
 web app keeps one :class:`Store` and runs each query on ``store.cursor()``.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from . import rules
 from .model import BUDGET_LINES, Evaluation, PerfevalError
 
 DEFAULT_DB = Path("data") / "perfeval.duckdb"
@@ -177,6 +182,24 @@ CREATE OR REPLACE VIEW cur_evaluations AS
     FROM evaluations e JOIN departments d USING (dept_id)
     WHERE e.is_current;
 """),
+    # Version 6: the execution lines' sums beside the rate (queries aggregate
+    # them instead of re-reading budget_lines); the parser version of each
+    # indicator's parsed columns (perfeval reparse) and its name keys
+    # (docs/规则.md §同一指标); the generation counter
+    # (one row, bumped by every write: the dashboard's cache key). Scores are
+    # recomputed when the file is next opened read-write.
+    (6, "执行数列、解析版本与数据代数", """
+ALTER TABLE eval_scores ADD COLUMN exec_budget DOUBLE;
+ALTER TABLE eval_scores ADD COLUMN exec_executed DOUBLE;
+ALTER TABLE indicators ADD COLUMN parser_version INTEGER;
+ALTER TABLE indicators ADD COLUMN name_key VARCHAR;
+ALTER TABLE indicators ADD COLUMN ikey VARCHAR;
+UPDATE indicators SET name_key = NAME_KEY_SQL, ikey = IKEY_SQL;
+DELETE FROM indicator_scores;
+DELETE FROM eval_scores;
+CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL);
+""".replace("NAME_KEY_SQL", rules.name_key_sql("name")).replace(
+        "IKEY_SQL", rules.indicator_key_sql("name"))),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -274,10 +297,12 @@ def frames_from(evals: Sequence[Evaluation]) -> Frames:
         rows["schedule"].extend(
             [k, n, p.name, p.start, p.end] for n, p in enumerate(ev.schedule, 1))
         rows["unparsed"].extend([k, n, t] for n, t in enumerate(ev.unparsed, 1))
-    return Frames(
+    from .values import parse_frames  # the model → rows conversion is ingest's: it parses
+
+    return parse_frames(Frames(
         pd.DataFrame(ev_rows, columns=EVAL_COLUMNS),
         {t: pd.DataFrame(r, columns=FRAME_COLUMNS[t]) for t, r in rows.items()},
-    )
+    ))
 
 
 def _check_frames(frames: Frames) -> None:
@@ -294,12 +319,14 @@ def _check_frames(frames: Frames) -> None:
         raise PerfevalError(f"未知的预算行：{'、'.join(sorted(map(str, bad_lines)))}")
 
 
-def _parsed_indicator_columns(ind: pd.DataFrame) -> pd.DataFrame:
-    """Add the parsed target/actual columns, reading each distinct text once."""
-    from .values import parse_indicator_frame  # values imports model only; kept lazy for speed
+def _require_parsed(ind: pd.DataFrame) -> None:
+    """The store writes parsed indicators only (ingest parses: values.parse_frames)."""
+    from .values import PARSED_COLUMNS
 
-    parsed = parse_indicator_frame(ind[["name", "target_text", "actual_text"]])
-    return pd.concat([ind.reset_index(drop=True), parsed.reset_index(drop=True)], axis=1)
+    missing = [c for c in (*PARSED_COLUMNS, "parser_version") if c not in ind.columns]
+    if missing and len(ind):
+        raise PerfevalError("指标尚未解析目标值和实际值（缺少列：" + "、".join(missing)
+                            + "），请经导入流程（values.parse_frames）写入。")
 
 
 @dataclass
@@ -335,6 +362,11 @@ class Store:
         self._write_lock = threading.RLock()
         if not read_only:
             migrate(self.con)
+            from .scoring import rescore_stale
+
+            # Scores of older rule versions (or from before migration 6) are
+            # redone here, by the writer, so that reads never have to write.
+            rescore_stale(self)
 
     # -- plumbing ----------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -375,24 +407,49 @@ class Store:
     def schema_version(self) -> int:
         return int(self.query_df("SELECT max(version) AS v FROM schema_version")["v"].iloc[0])
 
+    def generation(self) -> int:
+        """Bumped inside every write transaction (import, restore, rescoring):
+        a cache key that never repeats within one file."""
+        return int(self.query_df("SELECT coalesce(max(n), 0) AS n FROM generation")["n"].iloc[0])
+
+    @staticmethod
+    def bump_generation(cur) -> None:
+        """Call inside the write's transaction (``cur`` from :meth:`transaction`)."""
+        cur.execute("INSERT INTO generation VALUES (1, 1) "
+                    "ON CONFLICT (id) DO UPDATE SET n = generation.n + 1")
+
     # -- writes ------------------------------------------------------------
     def write(self, evals: Sequence[Evaluation] | Frames, *, imported_by: str | None = None,
-              fail_after_rows: int | None = None) -> list[WriteResult]:
-        """Write a batch of evaluations as new current revisions, all or nothing.
+              fail_after_rows: int | None = None,
+              log: Callable[[list[WriteResult]], Sequence[dict]] | None = None
+              ) -> list[WriteResult]:
+        """Write a batch of evaluations as new current revisions, all or nothing:
+        the rows, their scores (perfeval.scoring, every scheme in use) and,
+        given ``log``, the audit-log rows it returns for the written
+        evaluations, in one transaction that also bumps the generation.
 
+        Frames must carry the parsed indicator columns (values.parse_frames,
+        called by ingest; :func:`frames_from` parses model objects).
         ``fail_after_rows`` exists for the fault tests: it raises inside the
         transaction once the evaluations are inserted.
         """
+        from . import auditlog, scoring
+
         frames = evals if isinstance(evals, Frames) else frames_from(list(evals))
         if not len(frames):
             return []
         _check_frames(frames)
-        indicators = _parsed_indicator_columns(frames.children["indicators"])
+        _require_parsed(frames.children["indicators"])
         with self.transaction() as cur:
-            return self._write_tx(cur, frames, indicators, imported_by, fail_after_rows)
+            written = self._write_tx(cur, frames, imported_by, fail_after_rows)
+            scoring.score_tx(cur, eval_ids=[w.eval_id for w in written])
+            if log is not None:
+                auditlog.append_rows(cur, log(written))
+            self.bump_generation(cur)
+        return written
 
-    def _write_tx(self, cur, frames: Frames, indicators: pd.DataFrame,
-                  imported_by: str | None, fail_after_rows: int | None) -> list[WriteResult]:
+    def _write_tx(self, cur, frames: Frames, imported_by: str | None,
+                  fail_after_rows: int | None) -> list[WriteResult]:
         ev = frames.evaluations.copy()
         # Departments: add the new names, fill region/kind/parent where given.
         for col in ("parent", "self_grade"):  # text columns bulk frames may leave all-NaN
@@ -446,7 +503,7 @@ class Store:
         ids = ev[["ekey", "eval_id"]]
         base_ind = fetch_one(cur, "SELECT coalesce(max(ind_id), 0) FROM indicators")[0]
         for table in CHILD_TABLES:
-            df = indicators if table == "indicators" else frames.children[table]
+            df = frames.children[table]
             if df.empty:
                 continue
             df = df.merge(ids, on="ekey").drop(columns="ekey")
@@ -459,8 +516,13 @@ class Store:
                             int(r.revision)) for r in ev.itertuples()]
 
     def restore(self, department: str, year: int, revision: int, *,
-                scope: str = "部门整体", project: str = "") -> None:
-        """Make an older revision current again (a pointer move; nothing is deleted)."""
+                scope: str = "部门整体", project: str = "",
+                log: dict | None = None) -> None:
+        """Make an older revision current again (a pointer move; nothing is
+        deleted), with its scores where missing and the audit-log row ``log``,
+        in one transaction that bumps the generation."""
+        from . import auditlog, scoring
+
         with self.transaction() as cur:
             row = fetch_one(cur, """
                 SELECT e.eval_id FROM evaluations e JOIN departments d USING (dept_id)
@@ -474,6 +536,10 @@ class Store:
                 WHERE dept_id = (SELECT dept_id FROM evaluations WHERE eval_id = ?)
                   AND year = ? AND scope = ? AND project = ?""",
                         [row[0], row[0], year, scope, project])
+            scoring.score_tx(cur, eval_ids=[int(row[0])])
+            if log is not None:
+                auditlog.append_rows(cur, [log])
+            self.bump_generation(cur)
 
     # -- reads -------------------------------------------------------------
     def history(self, department: str | None = None, year: int | None = None) -> pd.DataFrame:

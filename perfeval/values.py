@@ -3,10 +3,11 @@
 A report writes a target as ``100%``, ``≥95%``, ``不超过3次``, ``90%以上``,
 ``2200万元`` or as words (``完成``, ``有效控制``); the actual the same way.
 :func:`parse_value` reads one text; :func:`parse_indicator_frame` reads a
-whole indicator frame, each distinct text once (the store calls it on every
-write, a million rows at a time).
+whole indicator frame, each distinct text once (ingest calls it through
+:func:`parse_frames` before every write, a million rows at a time; the rows
+carry :data:`PARSER_VERSION`, and :func:`reparse_store` re-derives them).
 
-Choices (see DESIGN §2):
+Choices (see docs/规则.md):
 
 - Text is normalised first: NFKC (full-width ``１００％`` → ``100%``,
   ``＞`` → ``>``), ``≧ ⩾ ≥`` → ``>=``, ``≦ ⩽ ≤`` → ``<=``, spaces and
@@ -249,7 +250,10 @@ def _direction_from_name(name: str) -> str:
 
 PARSED_COLUMNS = ["comparator", "target_num", "target_unit", "target_level", "actual_num",
                   "actual_unit", "actual_level", "direction", "direction_inferred",
-                  "target_readable", "actual_readable"]
+                  "target_readable", "actual_readable", "name_key", "ikey"]
+# name_key / ikey: the indicator's name as the audit compares it within one
+# evaluation and across years (rules.name_key, rules.indicator_key), derived
+# once here so that reads never run a regular expression over every name.
 
 
 def _val(x):
@@ -265,6 +269,8 @@ def parse_indicator_frame(df: pd.DataFrame) -> pd.DataFrame:
     n = len(df)
     if n == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in PARSED_COLUMNS})
+    from .rules import indicator_key, name_key
+
     # Distinct (name, target_text) pairs via integer codes: factorizing the
     # string columns one by one is far cheaper than grouping on object pairs.
     n_codes, n_uniques = pd.factorize(df["name"], use_na_sentinel=True)
@@ -308,5 +314,73 @@ def parse_indicator_frame(df: pd.DataFrame) -> pd.DataFrame:
         "direction_inferred": take_t(5, bool),
         "target_readable": take_t(6, bool),
         "actual_readable": a_readable[a_codes],
+        "name_key": np.array([name_key(_val(x)) for x in n_uniques] + [None],
+                             dtype=object)[n_codes],
+        "ikey": np.array([indicator_key(_val(x)) for x in n_uniques] + [None],
+                         dtype=object)[n_codes],
     }
     return pd.DataFrame({k: pd.Series(v, dtype=v.dtype, copy=False) for k, v in columns.items()})
+
+
+# -- ingest: parsed columns, stamped with the parser's version ------------------
+
+# Bump whenever a change to this module reads some text differently: rows
+# parsed by an older version are then re-derived by ``perfeval reparse``.
+PARSER_VERSION = 1
+
+
+def parse_frames(frames):
+    """The import frames (store.Frames) with the parsed indicator columns
+    (:data:`PARSED_COLUMNS`) and ``parser_version`` added: ingest calls this
+    before Store.write, which stores what it is given and parses nothing."""
+    ind = frames.children["indicators"]
+    if "parser_version" in ind.columns:
+        return frames
+    parsed = parse_indicator_frame(ind[["name", "target_text", "actual_text"]])
+    out = pd.concat([ind.reset_index(drop=True).drop(columns=PARSED_COLUMNS, errors="ignore"),
+                     parsed.reset_index(drop=True)], axis=1)
+    out["parser_version"] = PARSER_VERSION
+    return type(frames)(frames.evaluations, {**frames.children, "indicators": out})
+
+
+def reparse_store(store, *, everything: bool = False) -> dict:
+    """Re-derive the parsed columns of indicators read by an older parser
+    (``everything``: all indicators) and rescore their evaluations, in one
+    transaction that bumps the generation. Returns counts and seconds."""
+    import time
+
+    from .scoring import schemes_in_use, score_tx
+
+    start = time.perf_counter()
+    cond = "TRUE" if everything else "coalesce(parser_version, 0) < ?"
+    params = [] if everything else [PARSER_VERSION]
+    with store.transaction() as cur:
+        texts = cur.execute(
+            f"SELECT DISTINCT name, target_text, actual_text FROM indicators WHERE {cond}",  # noqa: S608
+            params).df()
+        if texts.empty:
+            return {"indicators": 0, "evaluations": 0, "scored": 0,
+                    "parser_version": PARSER_VERSION,
+                    "seconds": round(time.perf_counter() - start, 3)}
+        parsed = pd.concat([texts, parse_indicator_frame(texts)], axis=1)
+        ids = [int(x) for x in cur.execute(
+            f"SELECT DISTINCT eval_id FROM indicators WHERE {cond}", params).df()["eval_id"]]  # noqa: S608
+        cur.register("reparsed", parsed)
+        sets = ", ".join(f"{c} = r.{c}" for c in PARSED_COLUMNS)
+        n = cur.execute(f"""
+            UPDATE indicators i SET {sets}, parser_version = ?
+            FROM reparsed r
+            WHERE i.name IS NOT DISTINCT FROM r.name
+              AND i.target_text IS NOT DISTINCT FROM r.target_text
+              AND i.actual_text IS NOT DISTINCT FROM r.actual_text
+              AND {cond.replace('parser_version', 'i.parser_version')}""",  # noqa: S608
+                        [PARSER_VERSION, *params]).fetchone()[0]
+        cur.unregister("reparsed")
+        # Scores of every scheme in use are redone for the evaluations touched.
+        schemes = schemes_in_use(cur)
+        cur.execute("DELETE FROM indicator_scores WHERE list_contains(?, eval_id)", [ids])
+        cur.execute("DELETE FROM eval_scores WHERE list_contains(?, eval_id)", [ids])
+        scored = score_tx(cur, schemes, eval_ids=ids)
+        store.bump_generation(cur)
+    return {"indicators": int(n), "evaluations": len(ids), "scored": scored,
+            "parser_version": PARSER_VERSION, "seconds": round(time.perf_counter() - start, 3)}

@@ -77,7 +77,7 @@ def test_ronghua_default_scheme():
 def test_ronghua_in_store_agrees(store):
     ev = ronghua_2022()
     [res] = store.write([ev])
-    assert score_store(store) == 1
+    assert score_store(store) == 0  # the write scored it, in its own transaction
     row = store.query_df("SELECT * FROM eval_scores WHERE eval_id = ?", [res.eval_id]).iloc[0]
     assert row["total"] == pytest.approx(97.33, abs=0.01)
     assert (row["grade"], row["exec_score"], row["unmet_count"]) == ("优", 10.0, 2)
@@ -324,7 +324,7 @@ def test_bulk_agrees_with_in_memory(evals):
         written = store.write(list(evals))
         loaded = {r.eval_id: store.load(r.eval_id) for r in written}
         for scheme in ALL_SCHEMES:
-            assert score_store(store, scheme) == len(evals)
+            assert score_store(store, scheme, recompute=True) == len(evals)
             rows = store.query_df("SELECT * FROM eval_scores WHERE scheme = ? ORDER BY eval_id",
                                   [scheme.name])
             inds = store.query_df("""
@@ -359,14 +359,14 @@ def test_ensure_scores_is_incremental(store):
     from tests.conftest import small_evaluation
 
     store.write([ronghua_2022(), small_evaluation()])
-    assert missing_count(store) == 2
-    assert ensure_scores(store) == 2
+    # The write scored its evaluations (default scheme) in its transaction.
+    assert missing_count(store) == 0
     assert ensure_scores(store) == 0
-    # A re-import is a new eval_id: only it is scored.
-    store.write([small_evaluation(unmet=False)])
-    assert missing_count(store) == 1 and ensure_scores(store) == 1
     # Another scheme has its own rows.
-    assert ensure_scores(store, "10+90") == 2
+    assert missing_count(store, "10+90") == 2 and ensure_scores(store, "10+90") == 2
+    # A re-import is a new eval_id, scored by its write under every scheme in use.
+    store.write([small_evaluation(unmet=False)])
+    assert missing_count(store) == 0 and missing_count(store, "10+90") == 0
     # Rules changed under the same name: the old rows are replaced.
     changed = replace(DEFAULT, over_ratio=1.5)
     assert missing_count(store, changed) == 2 and ensure_scores(store, changed) == 2
@@ -385,9 +385,9 @@ def test_read_only_store_is_left_alone(tmp_path):
     with Store(path) as s:
         s.write([ronghua_2022()])
     with Store(path, read_only=True) as ro:
-        assert missing_count(ro) == 1 and ensure_scores(ro) == 0
+        assert missing_count(ro, "10+90") == 1 and ensure_scores(ro, "10+90") == 0
         with pytest.raises(PerfevalError, match="只读"):
-            score_store(ro)
+            score_store(ro, "10+90")
 
 
 def test_cli(tmp_path, capsys):
@@ -398,7 +398,7 @@ def test_cli(tmp_path, capsys):
     args = parser.parse_args(["--db", str(db), "score", "--json"])
     assert args.func(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["scored_now"] == 1 and out["grades"]["优"] == 1
+    assert out["scored_now"] == 0 and out["grades"]["优"] == 1  # the import scored it
     assert out["mean_total"] == pytest.approx(97.33, abs=0.01)
     args = parser.parse_args(["--db", str(db), "score", "--explain",
                               "武汉市硚口区人民政府荣华街道办事处", "2022"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -205,3 +206,46 @@ def test_frame_agrees_with_per_text_functions(rows):
         assert (r["direction"], r["direction_inferred"]) == indicator_direction(
             name, t.comparator, t.number)
         assert r["target_readable"] == t.readable and r["actual_readable"] == a.readable
+
+
+# -- parsed at ingest, re-derived by reparse -------------------------------------------
+
+
+def test_store_write_refuses_unparsed_frames():
+    from perfeval.model import PerfevalError
+    from perfeval.store import Frames, Store, frames_from
+    from tests.conftest import small_evaluation
+
+    parsed = frames_from([small_evaluation()])
+    raw = parsed.children["indicators"].drop(columns=["parser_version", "target_num"])
+    with Store(":memory:") as s, pytest.raises(PerfevalError, match="尚未解析"):
+        s.write(Frames(parsed.evaluations, {**parsed.children, "indicators": raw}))
+
+
+def test_reparse_rederives_old_rows_and_rescores(tmp_path, capsys):
+    from perfeval.cli import main
+    from perfeval.store import Store
+    from perfeval.values import PARSER_VERSION
+    from tests.conftest import small_evaluation
+
+    db = tmp_path / "r.duckdb"
+    with Store(db) as s:
+        [w] = s.write([small_evaluation()])
+        before = s.query_df("SELECT total FROM eval_scores WHERE eval_id = ?", [w.eval_id])
+        # As an older reader left them: the target of 矛盾纠纷调处率 unread.
+        s.con.execute("UPDATE indicators SET target_num = NULL, parser_version = 0 "
+                      "WHERE name = '矛盾纠纷调处率'")
+        s.con.execute("UPDATE eval_scores SET total = -1")
+        g = s.generation()
+    assert main(["reparse", "--db", str(db), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["indicators"], out["evaluations"], out["parser_version"]) == (1, 1, PARSER_VERSION)
+    with Store(db) as s:
+        row = s.query_df("SELECT target_num, parser_version FROM indicators "
+                         "WHERE name = '矛盾纠纷调处率'").iloc[0]
+        assert (row["target_num"], row["parser_version"]) == (95.0, PARSER_VERSION)
+        after = s.query_df("SELECT total FROM eval_scores WHERE eval_id = ?", [w.eval_id])
+        assert after["total"].iloc[0] == pytest.approx(before["total"].iloc[0])
+        assert s.generation() == g + 1
+    assert main(["reparse", "--db", str(db)]) == 0
+    assert "无需重新解析" in capsys.readouterr().out

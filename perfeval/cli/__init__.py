@@ -18,7 +18,7 @@ from ..model import PerfevalError
 
 # Modules whose register(sub, common) adds subcommands, in help order.
 COMMAND_MODULES = ["data", "scoring", "audit", "parse", "forms", "report", "bench", "users",
-                   "backup"]
+                   "backup", "maintenance"]
 
 
 def global_options(*, top: bool) -> argparse.ArgumentParser:

@@ -6,18 +6,17 @@ import json
 import time
 from dataclasses import asdict
 
-import pandas as pd
-
 from ..model import PerfevalError
+from ..rules import SCORE_GAP_LARGE
 from ..scoring import (
     DEFAULT_SCHEME,
-    GRADES,
     SCHEMES,
     explain,
     format_explanation,
     get_scheme,
     score_evaluation,
     score_store,
+    score_summary,
 )
 from .common import fmt_num, open_store
 
@@ -45,25 +44,8 @@ def _cmd_score(args) -> int:
         start = time.perf_counter()
         n = score_store(store, scheme, recompute=args.recompute)
         seconds = time.perf_counter() - start
-        summary = store.query_df("""
-            SELECT count(*) AS evaluations, avg(total) AS mean_total,
-                   avg(s.self_score) AS mean_self, avg(s.gap) AS mean_gap,
-                   count(*) FILTER (WHERE gap > 5) AS inflated,
-                   count(*) FILTER (WHERE grade = '优') AS "优",
-                   count(*) FILTER (WHERE grade = '良') AS "良",
-                   count(*) FILTER (WHERE grade = '中') AS "中",
-                   count(*) FILTER (WHERE grade = '差') AS "差"
-            FROM cur_evaluations e JOIN eval_scores s USING (eval_id)
-            WHERE s.scheme = ?""", [scheme.name]).iloc[0]
-
-        def num(x):
-            return None if pd.isna(x) else round(float(x), 2)
-
-        out = {"scheme": scheme.name, "scored_now": n, "evaluations": int(summary["evaluations"]),
-               "grades": {g: int(summary[g]) for _, g in GRADES},
-               "mean_total": num(summary["mean_total"]), "mean_self_score": num(summary["mean_self"]),
-               "mean_gap": num(summary["mean_gap"]), "self_score_5_plus_above": int(summary["inflated"]),
-               "seconds": round(seconds, 3)}
+        summary = score_summary(store, scheme)
+        out = {"scheme": scheme.name, "scored_now": n, **summary, "seconds": round(seconds, 3)}
         if args.json:
             print(json.dumps(out, ensure_ascii=False, indent=2))
         else:
@@ -72,7 +54,7 @@ def _cmd_score(args) -> int:
                 f"{g} {c}" for g, c in out["grades"].items()))
             print(f"平均计算得分 {fmt_num(out['mean_total'])}，平均自评得分 "
                   f"{fmt_num(out['mean_self_score'])}，平均差额 {fmt_num(out['mean_gap'])}；"
-                  f"自评分高出 5 分以上的 {out['self_score_5_plus_above']} 个。")
+                  f"自评分高出 {SCORE_GAP_LARGE:g} 分以上的 {out['self_score_5_plus_above']} 个。")
     return 0
 
 

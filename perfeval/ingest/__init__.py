@@ -264,12 +264,15 @@ def evaluations_count(result: FileResult) -> int:
 
 def commit(store, results: list[FileResult], *, skip_bad: bool = False,
            imported_by: str | None = None):
-    """Write the evaluations of ``results`` in one transaction.
+    """Write the evaluations of ``results`` in one transaction, with their
+    scores and their audit-log rows: if any part fails, nothing lands (the
+    failure itself is then logged on its own).
 
     Any file with errors stops everything unless ``skip_bad``; then only the
     good files are written. Returns the store's write results."""
     from .. import auditlog
     from ..store import frames_from
+    from ..values import parse_frames
 
     actor = imported_by or auditlog.cli_actor()
     bad = [r for r in results if not r.ok]
@@ -280,35 +283,37 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
         raise PerfevalError(
             f"{len(bad)} 个文件有错误，未写入任何数据：" + "、".join(r.name for r in bad))
     good = [r for r in results if r.ok]
-    frames = [r.frames for r in good if r.frames is not None]
+    frames = [parse_frames(r.frames) for r in good if r.frames is not None]
     objects = [e for r in good for e in r.evaluations]
     if objects:
         frames.append(frames_from(objects))
     if not frames:
         auditlog.log_many(store, refusals)
         return []
-    try:
-        written = store.write(_concat(frames) if len(frames) > 1 else frames[0],
-                              imported_by=imported_by)
-    except Exception as exc:
-        auditlog.log_many(store, refusals + [
-            dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
-                 result=auditlog.FAILED, detail=str(exc)[:500]) for r in good])
-        raise
     # Which file gave each written evaluation, for its audit row.
     source = {}
     for r in good:
         for key in _keys(r):
             source[(key[0], int(key[1]), key[2], key[3])] = r
-    rows = []
-    for w in written:
-        r = source.get((w.department, int(w.year), w.scope, w.project))
-        rows.append(dict(action=auditlog.IMPORT, actor=actor, file_name=r and r.name,
-                         checksum=r and r.checksum, department=w.department, year=w.year,
-                         revision=w.revision, result=auditlog.OK,
-                         detail=f"{w.scope}「{w.project}」" if w.project else w.scope))
-    auditlog.log_many(store, refusals + rows)
-    return written
+
+    def log_rows(written) -> list[dict]:
+        rows = []
+        for w in written:
+            r = source.get((w.department, int(w.year), w.scope, w.project))
+            rows.append(dict(action=auditlog.IMPORT, actor=actor, file_name=r and r.name,
+                             checksum=r and r.checksum, department=w.department, year=w.year,
+                             revision=w.revision, result=auditlog.OK,
+                             detail=f"{w.scope}「{w.project}」" if w.project else w.scope))
+        return refusals + rows
+
+    try:
+        return store.write(_concat(frames) if len(frames) > 1 else frames[0],
+                           imported_by=imported_by, log=log_rows)
+    except Exception as exc:
+        auditlog.log_many(store, refusals + [
+            dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
+                 result=auditlog.FAILED, detail=str(exc)[:500]) for r in good])
+        raise
 
 
 def _concat(parts):

@@ -341,7 +341,11 @@ def _to_frames(df: pd.DataFrame, first: pd.DataFrame, name: str, checksum: str,
 def frame_from_store(store, departments: list[str] | None = None,
                      year: int | None = None) -> pd.DataFrame:
     """Current evaluations as template rows (the export and the round trip)."""
-    df = store.query_df("""
+    from ..filters import Filters
+
+    cond, params = Filters(departments=tuple(departments or ()), scope=None).where(
+        "e", years=None if year is None else [year])
+    df = store.query_df(f"""
         WITH b AS (
             SELECT eval_id,
                    max(budget) FILTER (line = 'total') AS total_budget,
@@ -370,9 +374,8 @@ def frame_from_store(store, departments: list[str] | None = None,
         JOIN goals g ON g.eval_id = e.eval_id AND g.goal_no = i.goal_no
         LEFT JOIN b ON b.eval_id = e.eval_id
         LEFT JOIN f ON f.eval_id = e.eval_id
-        WHERE (? IS NULL OR list_contains(?, e.department)) AND (? IS NULL OR e.year = ?)
-        ORDER BY e.department, e.year, e.scope, e.project, i.seq""",
-                        [departments, departments, year, year])
+        WHERE {cond}
+        ORDER BY e.department, e.year, e.scope, e.project, i.seq""", params)  # noqa: S608
     df.columns = [next(c.header for c in COLUMNS if c.field == f) for f in df.columns]
     return df
 

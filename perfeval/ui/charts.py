@@ -9,6 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from perfeval import rules
+
 RED = "#C0392B"
 GREEN = "#2E8B57"
 BLUE = "#2F5D8A"
@@ -16,7 +18,7 @@ LIGHT_BLUE = "#9DB7D5"
 ORANGE = "#D68910"
 GREY = "#8A94A6"
 GRADE_COLORS = {"优": GREEN, "良": BLUE, "中": ORANGE, "差": RED}
-LOW_EXEC = 0.9
+LOW_EXEC = rules.LOW_EXEC_RATE
 
 _FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
@@ -55,7 +57,8 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
 def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
     low = df["exec_rate"] < LOW_EXEC
     fig = go.Figure()
-    for mask, name, color in ((~low, "执行率≥90%", BLUE), (low, "执行率<90%", RED)):
+    for mask, name, color in ((~low, f"执行率≥{rules.pct_text(LOW_EXEC)}", BLUE),
+                              (low, f"执行率<{rules.pct_text(LOW_EXEC)}", RED)):
         part = df[mask]
         fig.add_scattergl(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
                           marker={"color": color, "size": 9, "opacity": 0.8},

@@ -4,8 +4,8 @@ page header with the demo badge, Excel downloads, navigation to 部门画像.
 The one read-write Store is :func:`perfeval.ui.auth.get_store`
 (``st.cache_resource``); every query takes its own cursor (``Store.query_df``).
 Query results are cached with ``st.cache_data`` keyed on the database path,
-a cheap data stamp (changes on every import or restore), the query and its
-arguments.
+the store's generation (a one-row counter bumped inside every write
+transaction), the query and its arguments.
 """
 
 from __future__ import annotations
@@ -40,15 +40,19 @@ def allowed() -> tuple[str, ...] | None:
 
 
 @st.cache_data(ttl=600, max_entries=512, show_spinner=False)
-def _cached(path: str, stamp: tuple, name: str, args: tuple, kwargs: tuple):
+def _cached(path: str, generation: int, name: str, args: tuple, kwargs: tuple):
     return getattr(queries, name)(auth.get_store(), *args, **dict(kwargs))
+
+
+def cache_key() -> tuple[str, int]:
+    """(database path, generation): what a page's own st.cache_data keys on."""
+    return str(default_db_path()), queries.generation(store())
 
 
 def q(name: str, *args, **kwargs):
     """Run ``queries.<name>(store, *args, **kwargs)`` through the cache."""
     s = store()
-    stamp = queries.data_stamp(s)
-    return _cached(str(default_db_path()), stamp, name, args, tuple(sorted(kwargs.items())))
+    return _cached(str(default_db_path()), queries.generation(s), name, args, tuple(sorted(kwargs.items())))
 
 
 def clear_caches() -> None:
