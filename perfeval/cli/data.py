@@ -114,7 +114,9 @@ def cmd_export(args) -> int:
     if fmt == "xlsx":
         write_template(out, df)
     elif fmt == "csv":
-        df.to_csv(out, index=False, encoding="utf-8-sig")
+        from ..safe import write_csv
+
+        write_csv(df, out)
     elif fmt == "parquet":
         df.to_parquet(out, index=False)
     else:
