@@ -23,6 +23,7 @@ from perfeval.ingest import (
 from perfeval.model import PerfevalError
 from perfeval.scoring import ensure_scores
 from perfeval.ui import auth
+from perfeval.ui.text import md
 
 DRY_RUN_KEY = "data_dry_run"
 UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
@@ -54,7 +55,7 @@ def _issues_table(result) -> pd.DataFrame:
 if users.can_import(user):
     st.header("导入")
     scope = "全部部门" if user.departments is None or user.role == users.ADMIN else \
-        "、".join(user.departments)
+        "、".join(map(md, user.departments))
     st.caption(f"支持 xlsx、xls、csv（导入模板或自评表）、txt、docx、pdf（自评报告），以及它们的 zip 压缩包。"
                f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，一次最多 {MAX_UPLOAD_FILES} 个文件、"
                f"共 {MAX_UPLOAD_BYTES // 2**20} MB。可导入的部门：{scope}。")
@@ -82,7 +83,7 @@ if users.can_import(user):
         c3.metric("有错误", len(bad))
         for r in results:
             mark = "可导入" if r.ok else "有错误"
-            label = f"【{mark}】{r.name}" + (f"（{r.kind}）" if r.kind else "")
+            label = f"【{mark}】{md(r.name)}" + (f"（{r.kind}）" if r.kind else "")
             with st.expander(label, expanded=not r.ok or len(results) <= 3):
                 rows = summarize(r) if r.ok else []
                 if rows:
@@ -92,7 +93,7 @@ if users.can_import(user):
                 if not r.ok:
                     st.caption("此文件有错误，不会写入任何内容。")
         if dry.get("done"):
-            st.success(dry["done"])
+            st.success(md(dry["done"]))
         elif good:
             label = f"导入 {len(good)} 个无错误的文件" + (f"（跳过 {len(bad)} 个有错误的文件）" if bad else "")
             if st.button(label, type="primary", key="data_commit"):
@@ -101,7 +102,7 @@ if users.can_import(user):
                         written = commit(store, results, skip_bad=True, imported_by=user.name)
                         _after_write()
                 except PerfevalError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     lines = [f"{w.department} {w.year} 年度 {w.scope}"
                              f"{'「' + w.project + '」' if w.project else ''} 第 {w.revision} 版"
@@ -146,9 +147,9 @@ else:
                 auditlog.restore_revision(store, dept, int(year), int(rev), actor=user.name,
                                           scope=scope_, project=project_)
                 _after_write()
-                st.success(f"已将 {dept} {year} 年度（{which}）恢复为第 {rev} 版。")
+                st.success(f"已将 {md(dept)} {year} 年度（{md(which)}）恢复为第 {rev} 版。")
             except PerfevalError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
 
 # -- 3. backups --------------------------------------------------------------------
 if users.can_backup(user):
