@@ -13,6 +13,7 @@ import streamlit as st
 from perfeval import auditlog, users
 from perfeval.backup import backup_bytes
 from perfeval.ingest import (
+    IDENTICAL,
     MAX_FILE_BYTES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_FILES,
@@ -109,6 +110,8 @@ if users.can_import(user):
                              for w in written]
                     dry["done"] = (f"已导入 {len(written)} 份评价：" + "；".join(lines[:20])
                                    + ("……" if len(lines) > 20 else ""))
+                    dry["done"] += "".join(f" {r.name}：{i.message}" for r in good
+                                           for i in r.warnings if i.message.startswith(IDENTICAL))
                     st.rerun()
         else:
             st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")

@@ -44,7 +44,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..ingest import CLI_MAX_FILE_BYTES, commit, evaluations_count, read_file
+    from ..ingest import CLI_MAX_FILE_BYTES, IDENTICAL, commit, evaluations_count, read_file
     from ..ingest.forms import expand_inputs
 
     inputs = [Path(p) for p in args.files]
@@ -70,6 +70,10 @@ def cmd_import(args) -> int:
     for w in written:
         print(f"已导入：{w.department} {w.year} 年度 {scope_label(w.scope, w.project)}"
               f"（第 {w.revision} 版）")
+    for r in results:
+        for issue in r.warnings:
+            if issue.message.startswith(IDENTICAL):
+                print(f"未导入：{r.name} {issue.message}")
     return 1 if bad else 0
 
 

@@ -280,6 +280,10 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
         raise PerfevalError(
             f"{len(bad)} 个文件有错误，未写入任何数据：" + "、".join(r.name for r in bad))
     good = [r for r in results if r.ok]
+    same = set_aside_identical(store, good)
+    refusals += [dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
+                      result=auditlog.OK, detail=r.warnings[-1].message[:500]) for r in same]
+    good = [r for r in good if r not in same]
     frames = [r.frames for r in good if r.frames is not None]
     objects = [e for r in good for e in r.evaluations]
     if objects:
@@ -309,6 +313,35 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
                          detail=f"{w.scope}「{w.project}」" if w.project else w.scope))
     auditlog.log_many(store, refusals + rows)
     return written
+
+
+IDENTICAL = "与已导入的版本完全相同"
+
+
+def set_aside_identical(store, results: list[FileResult]) -> list[FileResult]:
+    """Files whose every evaluation is current in the store with the file's own
+    checksum: re-importing such a byte-identical file adds no revision. Each
+    gets a warning naming the revision it equals; the caller skips them."""
+    out = []
+    for r in results:
+        keys = {(k[0], int(k[1]), k[2], k[3]) for k in _keys(r)}
+        if not r.checksum or not keys:
+            continue
+        rows = store.query_df("""
+            SELECT d.name AS department, e.year, e.scope, e.project, e.revision
+            FROM evaluations e JOIN departments d USING (dept_id)
+            WHERE e.is_current AND e.checksum = ?""", [r.checksum])
+        stored = {(x.department, int(x.year), x.scope, x.project): int(x.revision)
+                  for x in rows.itertuples()}
+        if not keys <= stored.keys():
+            continue
+        revs = sorted({stored[k] for k in keys})
+        which = (f"{next(iter(keys))[0]} {next(iter(keys))[1]} 年度的第 {revs[0]} 版" if len(keys) == 1
+                 else f"{len(keys)} 份评价的当前版本（第 {'、'.join(map(str, revs))} 版）")
+        r.issues.append(Issue(r.name, f"{IDENTICAL}：与{which}相同（文件校验和一致），未新增版本。",
+                              severity=WARNING))
+        out.append(r)
+    return out
 
 
 def _concat(parts):

@@ -101,8 +101,10 @@ def _read_csv(name: str, data: bytes) -> pd.DataFrame:
             continue
     else:
         raise PerfevalError(f"文件 {name}：无法识别编码（支持 UTF-8、带 BOM 的 UTF-8 和 GBK）。")
-    if "\x00" in text[:4096]:
-        raise PerfevalError(f"文件 {name} 不是表格文件（含二进制内容）。")
+    nul = text.find("\x00")
+    if nul >= 0:  # anywhere in the file: a NUL never belongs in a name or a value
+        raise PerfevalError(f"文件 {name} 不是表格文件（第 {text.count(chr(10), 0, nul) + 1} 行"
+                            "含二进制内容 NUL）。")
     header = next(csv.reader([text.split("\n", 1)[0]]), [])
     if len(header) > MAX_COLUMNS:
         raise PerfevalError(f"文件 {name}：列数超过 {MAX_COLUMNS}，不是绩效自评模板。")
