@@ -282,8 +282,11 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
     good = [r for r in results if r.ok]
     same = set_aside_identical(store, good)
     refusals += [dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
-                      result=auditlog.OK, detail=r.warnings[-1].message[:500]) for r in same]
-    good = [r for r in good if r not in same]
+                      department=key[0], year=key[1], revision=rev, result=auditlog.OK,
+                      detail=f"与第 {rev} 版相同，未新增版本")
+                 for r, revs in same for key, rev in revs]
+    set_aside = {id(r) for r, _ in same}
+    good = [r for r in good if id(r) not in set_aside]
     frames = [r.frames for r in good if r.frames is not None]
     objects = [e for r in good for e in r.evaluations]
     if objects:
@@ -318,10 +321,11 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
 IDENTICAL = "与已导入的版本完全相同"
 
 
-def set_aside_identical(store, results: list[FileResult]) -> list[FileResult]:
+def set_aside_identical(store, results: list[FileResult]) -> list[tuple[FileResult, list]]:
     """Files whose every evaluation is current in the store with the file's own
     checksum: re-importing such a byte-identical file adds no revision. Each
-    gets a warning naming the revision it equals; the caller skips them."""
+    gets a warning naming the revision it equals; the caller skips them.
+    Returns [(file, [(evaluation key, revision it equals)])]."""
     out = []
     for r in results:
         keys = {(k[0], int(k[1]), k[2], k[3]) for k in _keys(r)}
@@ -340,7 +344,7 @@ def set_aside_identical(store, results: list[FileResult]) -> list[FileResult]:
                  else f"{len(keys)} 份评价的当前版本（第 {'、'.join(map(str, revs))} 版）")
         r.issues.append(Issue(r.name, f"{IDENTICAL}：与{which}相同（文件校验和一致），未新增版本。",
                               severity=WARNING))
-        out.append(r)
+        out.append((r, sorted((k, stored[k]) for k in keys)))
     return out
 
 
