@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ..model import PerfevalError, sha256_bytes
+from . import limits
 from .common import ERROR, WARNING, FileResult, Issue
 
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
@@ -45,7 +47,9 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
                 f"文件 {name}：不支持的文件类型“{suffix or '无扩展名'}”"
                 "（支持 xlsx、xls、csv、txt、docx、pdf，或它们的 zip 压缩包）。")
         check_size(name, data, max_bytes)
-        result = _read_checked(name, data, suffix, is_demo=is_demo, department=department)
+        limits.check(name, data)  # rows, cells, pages: bounded before any parser runs
+        result = limits.guarded(name, lambda: _read_checked(
+            name, data, suffix, is_demo=is_demo, department=department))
     except PerfevalError as exc:
         result = FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
     result.checksum = sha256_bytes(data)
@@ -84,7 +88,7 @@ def _check_ooxml(name: str, data: bytes) -> None:
                         if total > MAX_UNPACKED_BYTES:
                             raise too_big
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
-            OSError) as exc:
+            OSError, zlib.error) as exc:
         raise PerfevalError(f"文件 {name} 已损坏，无法作为 {Path(name).suffix} 打开（{exc}）。") from exc
 
 
@@ -176,11 +180,10 @@ def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list
                 refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"
                                                "已拒绝。"))
                 continue
-            try:
-                with zf.open(info) as fh:  # the stated size may lie: read one byte past the limit
-                    body = fh.read(MAX_FILE_BYTES + 1)
-            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
-                refused.append(_refused(label, f"{label} 无法解压（{exc}）。"))
+            try:  # the stated size may lie: read one byte past the limit
+                body = limits.read_member(zf, info, MAX_FILE_BYTES, label)
+            except PerfevalError as exc:  # this member only: the others are read
+                refused.append(_refused(label, str(exc)))
                 continue
             if len(body) > MAX_FILE_BYTES:
                 refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"

@@ -146,7 +146,11 @@ def _read_xlsx(name: str, data: bytes) -> tuple[str, pd.DataFrame]:
     names = wb.sheet_names
     order = [DATA_SHEET] if DATA_SHEET in names else [n for n in names if n != GUIDE_SHEET]
     for sheet in order:
-        rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        try:
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine's XmlError and kin, for a damaged sheet
+            raise PerfevalError(f"文件 {name} 的工作表「{sheet}」已损坏，无法读取"
+                                f"（{type(exc).__name__}: {str(exc)[:120]}）。") from exc
         if not rows:
             continue
         header = [str(h).strip() for h in rows[0]]
