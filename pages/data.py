@@ -21,6 +21,7 @@ from perfeval.ingest import (
     read_uploads,
     summarize,
 )
+from perfeval.ingest.common import FileResult
 from perfeval.model import PerfevalError
 from perfeval.scoring import ensure_scores
 from perfeval.ui import auth
@@ -112,6 +113,9 @@ if users.can_import(user):
                                    + ("……" if len(lines) > 20 else ""))
                     dry["done"] += "".join(f" {r.name}：{i.message}" for r in good
                                            for i in r.warnings if i.message.startswith(IDENTICAL))
+                    # Keep what the page shows, not the parsed files (frames can be large).
+                    dry["results"] = [FileResult(name=r.name, issues=r.issues, kind=r.kind)
+                                      for r in results]
                     st.rerun()
         else:
             st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")
@@ -172,7 +176,8 @@ if users.can_backup(user):
                              address=auth.client_address(), detail=fmt)
             except PerfevalError as exc:
                 col.error(str(exc))
-        data = st.session_state.get(f"data_backup_bytes_{fmt}")
+        # Offered once: the next rerun (the download's own) drops the bytes.
+        data = st.session_state.pop(f"data_backup_bytes_{fmt}", None)
         if data:
             col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
                                 file_name=f"perfeval-backup.{ext}", mime=mime,
