@@ -40,10 +40,12 @@ from ..model import PerfevalError
 MAX_XLSX_CELLS = 2_000_000
 # Shared strings of a workbook once unpacked (each one becomes a Python str).
 MAX_XLSX_SHARED_STRINGS_BYTES = 64 * 2**20
-# The body of a .docx once unpacked; a 100-page report is 1–3 MB.
-MAX_DOCX_BODY_BYTES = 32 * 2**20
-# Pages of a PDF report; a self-evaluation report has 5–60.
-MAX_PDF_PAGES = 300
+# The body of a .docx once unpacked; a 100-page report is 1–3 MB (9.7 MB of
+# paragraphs took 44 s on a loaded machine).
+MAX_DOCX_BODY_BYTES = 8 * 2**20
+# Pages of a PDF report; a self-evaluation report has 5–60. pdfplumber takes
+# 0.1–0.4 s and ~1 MB a page (300 pages: 132 s, 0.5 GB on a loaded machine).
+MAX_PDF_PAGES = 100
 
 _CHUNK = 2**20
 _PREFIX = re.compile(rb"<([A-Za-z_][\w.-]*):worksheet[\s>]")
