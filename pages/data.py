@@ -13,6 +13,7 @@ import streamlit as st
 from perfeval import auditlog, queries, users
 from perfeval.backup import backup_bytes
 from perfeval.ingest import (
+    IDENTICAL,
     MAX_FILE_BYTES,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_FILES,
@@ -20,9 +21,11 @@ from perfeval.ingest import (
     read_uploads,
     summarize,
 )
+from perfeval.ingest.common import FileResult
 from perfeval.model import PerfevalError
 from perfeval.ui import auth
 from perfeval.ui.reports import coverage_panel
+from perfeval.ui.text import md
 
 DRY_RUN_KEY = "data_dry_run"
 UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
@@ -53,7 +56,7 @@ def _issues_table(result) -> pd.DataFrame:
 if users.can_import(user):
     st.header("导入")
     scope = "全部部门" if user.departments is None or user.role == users.ADMIN else \
-        "、".join(user.departments)
+        "、".join(map(md, user.departments))
     st.caption(f"支持 xlsx、xls、csv（导入模板或自评表）、txt、docx、pdf（自评报告），以及它们的 zip 压缩包。"
                f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，一次最多 {MAX_UPLOAD_FILES} 个文件、"
                f"共 {MAX_UPLOAD_BYTES // 2**20} MB。可导入的部门：{scope}。")
@@ -81,7 +84,7 @@ if users.can_import(user):
         c3.metric("有错误", len(bad))
         for r in results:
             mark = "可导入" if r.ok else "有错误"
-            label = f"【{mark}】{r.name}" + (f"（{r.kind}）" if r.kind else "")
+            label = f"【{mark}】{md(r.name)}" + (f"（{r.kind}）" if r.kind else "")
             with st.expander(label, expanded=not r.ok or len(results) <= 3):
                 rows = summarize(r) if r.ok else []
                 if rows:
@@ -91,7 +94,7 @@ if users.can_import(user):
                 if not r.ok:
                     st.caption("此文件有错误，不会写入任何内容。")
         if dry.get("done"):
-            st.success(dry["done"])
+            st.success(md(dry["done"]))
         elif good:
             label = f"导入 {len(good)} 个无错误的文件" + (f"（跳过 {len(bad)} 个有错误的文件）" if bad else "")
             if st.button(label, type="primary", key="data_commit"):
@@ -100,13 +103,18 @@ if users.can_import(user):
                         written = commit(store, results, skip_bad=True, imported_by=user.name)
                         _after_write()
                 except PerfevalError as exc:
-                    st.error(str(exc))
+                    st.error(md(exc))
                 else:
                     lines = [f"{w.department} {w.year} 年度 {w.scope}"
                              f"{'「' + w.project + '」' if w.project else ''} 第 {w.revision} 版"
                              for w in written]
                     dry["done"] = (f"已导入 {len(written)} 份评价：" + "；".join(lines[:20])
                                    + ("……" if len(lines) > 20 else ""))
+                    dry["done"] += "".join(f" {r.name}：{i.message}" for r in good
+                                           for i in r.warnings if i.message.startswith(IDENTICAL))
+                    # Keep what the page shows, not the parsed files (frames can be large).
+                    dry["results"] = [FileResult(name=r.name, issues=r.issues, kind=r.kind)
+                                      for r in results]
                     st.rerun()
         else:
             st.warning("没有可导入的文件：请修正上面列出的错误后重新上传。")
@@ -143,9 +151,9 @@ else:
                 auditlog.restore_revision(store, dept, int(year), int(rev), actor=user.name,
                                           scope=scope_, project=project_)
                 _after_write()
-                st.success(f"已将 {dept} {year} 年度（{which}）恢复为第 {rev} 版。")
+                st.success(f"已将 {md(dept)} {year} 年度（{md(which)}）恢复为第 {rev} 版。")
             except PerfevalError as exc:
-                st.error(str(exc))
+                st.error(md(exc))
 
 # -- 3. backups --------------------------------------------------------------------
 if users.can_backup(user):
@@ -165,7 +173,8 @@ if users.can_backup(user):
                              address=auth.client_address(), detail=fmt)
             except PerfevalError as exc:
                 col.error(str(exc))
-        data = st.session_state.get(f"data_backup_bytes_{fmt}")
+        # Offered once: the next rerun (the download's own) drops the bytes.
+        data = st.session_state.pop(f"data_backup_bytes_{fmt}", None)
         if data:
             col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
                                 file_name=f"perfeval-backup.{ext}", mime=mime,

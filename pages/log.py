@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from perfeval import auditlog, users
+from perfeval import auditlog, safe, users
 from perfeval.ui import auth
 
 st.title("审计日志")
@@ -21,5 +21,5 @@ df = auditlog.read_log(store, action=None if action == "全部" else action,
 st.caption(f"共显示 {len(df)} 条（最新在前）。日志只追加，应用不修改也不删除任何一条。")
 st.dataframe(df, hide_index=True, width="stretch")
 if not df.empty:
-    st.download_button("下载 CSV", df.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button("下载 CSV", safe.csv_bytes(df),
                        file_name="perfeval-audit-log.csv", mime="text/csv", key="log_download")

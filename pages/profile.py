@@ -11,6 +11,7 @@ from perfeval.queries import waterfall_steps
 from perfeval.ui import charts, links
 from perfeval.ui import frame as ui
 from perfeval.ui.reports import unit_report_control
+from perfeval.ui.text import md, md_join, md_list
 
 f = ui.filters()
 ui.header("部门画像", f)
@@ -26,16 +27,16 @@ if dept is None:
         st.info("请选择部门。")
         st.stop()
     dept = lowest["department"].iloc[0]
-    st.caption(f"未选择部门，显示 {f.year} 年度计算得分最低的部门：{dept}")
+    st.caption(f"未选择部门，显示 {f.year} 年度计算得分最低的部门：{md(dept)}")
 
 evals = ui.q("department_evaluations", f, allowed, dept)
 if evals.empty:
-    st.info(f"{dept} 没有{f.scope}评价。")
+    st.info(f"{md(dept)} 没有{f.scope}评价。")
     st.stop()
 this_year = evals[evals["year"] == f.year]
 if this_year.empty:
     latest = int(evals["year"].iloc[0])
-    st.info(f"{dept} 没有 {f.year} 年度的评价，下面显示最近的 {latest} 年度。")
+    st.info(f"{md(dept)} 没有 {f.year} 年度的评价，下面显示最近的 {latest} 年度。")
     this_year = evals[evals["year"] == latest]
 if len(this_year) > 1:
     project = st.selectbox("项目", this_year["project"].tolist(), key="profile_project")
@@ -46,9 +47,10 @@ if card is None:
     st.warning("该评价尚未评分。")
     st.stop()
 
-st.subheader(f"{dept} · {card['year']} 年度" + (f" · {card['project']}" if card["project"] else ""))
-st.caption(" · ".join(x for x in (card.get("region"), card.get("kind"),
-                                  f"第 {card['revision']} 版", card.get("source_name")) if x))
+st.subheader(f"{md(dept)} · {card['year']} 年度"
+             + (f" · {md(card['project'])}" if card["project"] else ""))
+st.caption(md_join((card.get("region"), card.get("kind"), f"第 {card['revision']} 版",
+                    card.get("source_name"))))
 unit_report_control(f, dept, card["year"], card["project"] or "")
 m = st.columns(6)
 m[0].metric("计算得分", ui.fmt_num(card["total"], 2), border=True,
@@ -94,7 +96,7 @@ with right:
                              "reason": "偏差原因"}, f"预算执行-{dept}", f, key="dl_profile_budget")
         reasons = budget["reason"].dropna().tolist()
         if reasons:
-            st.caption("偏差原因：" + "；".join(reasons))
+            st.caption("偏差原因：" + "；".join(map(md, reasons)))
 
 st.markdown("#### 年度目标与绩效指标")
 inds = ui.q("evaluation_indicators", eval_id, f.scheme)
@@ -132,6 +134,6 @@ for col, kind in zip(cols, FINDING_KINDS, strict=True):
         st.markdown(f"##### {FINDING_KINDS[kind]}")
         texts = findings.loc[findings["kind"] == kind, "text"].tolist()
         if texts:
-            st.markdown("\n".join(f"{n}. {t}" for n, t in enumerate(texts, 1)))
+            st.markdown(md_list(texts))
         else:
             st.caption("报告中没有填写。")

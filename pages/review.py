@@ -27,6 +27,7 @@ from perfeval.audit import (
 )
 from perfeval.ui import auth, charts
 from perfeval.ui import frame as ui
+from perfeval.ui.text import md
 
 SHOW_ROWS = 2000  # rows of a detail table sent to the browser; the downloads have all
 SEVERITY_COLORS = {"错误": charts.RED, "警告": charts.ORANGE, "提示": charts.BLUE}
@@ -103,7 +104,7 @@ event = st.dataframe(
 picked = selected_eval_ids(ov.table, event.selection.rows if event else [])
 if picked:
     row = ov.table[ov.table["eval_id"] == picked[0]].iloc[0]
-    st.subheader(f"{row['department']} {row['year']} 年度的复核发现")
+    st.subheader(f"{md(row['department'])} {row['year']} 年度的复核发现")
     found = _findings(path, stamp, settings, tuple(picked))
     if found.empty:
         st.success("未发现问题。")

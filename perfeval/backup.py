@@ -3,7 +3,7 @@
 Two forms:
 
 - parquet zip (``.zip``): ``manifest.json`` (format, schema version, row
-  counts) and one ``<table>.parquet`` per table, users' password hashes
+  counts and the SHA-256 of every member) and one ``<table>.parquet`` per table, users' password hashes
   included (hashes, never passwords: still keep the file safe). This is the
   form :func:`restore_backup` reads.
 - xlsx workbook: one sheet per table, for people to read; no password hashes;
@@ -15,10 +15,12 @@ import commits is a consistent snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -61,18 +63,24 @@ def _snapshot(store: Store) -> tuple[int, dict[str, pa.Table]]:
 
 
 def write_parquet_zip(store: Store, out: str | Path | BinaryIO) -> dict[str, int]:
-    """Write the parquet-zip backup; return rows per table."""
+    """Write the parquet-zip backup; return rows per table. The manifest lists
+    every table with its row count and the SHA-256 of its member, so a restore
+    can tell a damaged or incomplete backup from a sound one."""
     version, tables = _snapshot(store)
     counts = {t: tbl.num_rows for t, tbl in tables.items()}
+    members = {}
+    for t, tbl in tables.items():
+        buf = io.BytesIO()
+        pq.write_table(tbl, buf, compression="zstd")
+        members[f"{t}.parquet"] = buf.getvalue()
     manifest = {"format": FORMAT, "schema_version": version,
-                "created_at": datetime.now().isoformat(timespec="seconds"), "tables": counts}
+                "created_at": datetime.now().isoformat(timespec="seconds"), "tables": counts,
+                "sha256": {m: hashlib.sha256(b).hexdigest() for m, b in members.items()}}
     # Parquet is compressed already: store the members as they are.
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-        for t, tbl in tables.items():
-            buf = io.BytesIO()
-            pq.write_table(tbl, buf, compression="zstd")
-            zf.writestr(f"{t}.parquet", buf.getvalue())
+        for m, body in members.items():
+            zf.writestr(m, body)
     return counts
 
 
@@ -131,67 +139,125 @@ def backup_bytes(store: Store, fmt: str) -> bytes:
     return buf.getvalue()
 
 
+def _damaged(detail: str) -> PerfevalError:
+    return PerfevalError(f"备份文件已损坏或不完整：{detail}，未恢复任何数据。")
+
+
+def read_verified(zf: zipfile.ZipFile) -> tuple[int, dict[str, pa.Table]]:
+    """The backup's schema version and tables, each checked against the
+    manifest: every table of that schema version is listed and present, its
+    member's SHA-256 and its row count match. Raises PerfevalError otherwise."""
+    try:
+        manifest = json.loads(zf.read("manifest.json"))
+    except KeyError as exc:
+        raise PerfevalError("备份文件中没有 manifest.json，不是 perfeval 备份。") from exc
+    except (ValueError, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise PerfevalError("备份文件中的 manifest.json 无法读取，不是有效的 perfeval 备份。") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise PerfevalError("不是 perfeval 备份文件。")
+    try:
+        version = int(manifest.get("schema_version", 0))
+        expected = {str(k): int(v) for k, v in dict(manifest.get("tables") or {}).items()}
+        digests = {str(k): str(v) for k, v in dict(manifest.get("sha256") or {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise _damaged("清单 manifest.json 的内容格式不对") from exc
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise PerfevalError(f"备份的数据库结构版本为 {version}，本程序支持到 {SCHEMA_VERSION}。")
+    import duckdb
+
+    con = duckdb.connect(":memory:")  # which tables that schema version has
+    try:
+        migrate(con, target=version)
+        schema = set(table_names(con)) - {"schema_version"}
+    finally:
+        con.close()
+    missing = sorted(schema - expected.keys())
+    if missing:
+        raise _damaged(f"清单中缺少表 {'、'.join(missing)}")
+    if not digests:
+        raise _damaged("清单中没有校验和（SHA-256）")
+    tables = {}
+    for table in sorted(schema):
+        member = f"{table}.parquet"
+        if member not in digests:
+            raise _damaged(f"清单中缺少 {member} 的校验和")
+        try:
+            body = zf.read(member)
+        except KeyError as exc:
+            raise _damaged(f"缺少 {member}") from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+            raise _damaged(f"{member} 无法解压（{exc}）") from exc
+        if hashlib.sha256(body).hexdigest() != digests[member]:
+            raise _damaged(f"{member} 的校验和与清单不符")
+        try:
+            data = pq.read_table(io.BytesIO(body))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise _damaged(f"{member} 无法读取（{exc}）") from exc
+        if data.num_rows != expected[table]:
+            raise PerfevalError(f"备份中表 {table} 的行数与清单不符（清单 {expected[table]:,} 行，"
+                                f"实际 {data.num_rows:,} 行），备份可能已损坏。")
+        tables[table] = data
+    return version, tables
+
+
+def _remove(path: Path) -> None:
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+
+
 def restore_backup(source: str | Path | BinaryIO, db_path: str | Path, *,
                    actor: str | None = None) -> dict[str, int]:
     """Restore a parquet-zip backup into the new file ``db_path`` (which must not
-    exist), all tables in one transaction; the file appears only when complete."""
+    exist). Every member is verified first (:func:`read_verified`); the tables
+    are written in one transaction into a staging file beside the target, which
+    is checked, and renamed to ``db_path`` only when all of that succeeded: a
+    failed restore leaves no file behind."""
     db_path = Path(db_path)
     if db_path.exists():
         raise PerfevalError(f"目标数据库 {db_path} 已存在；请用 --db 指定一个新文件，或先移走旧文件。")
     try:
         zf = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         raise PerfevalError(f"备份文件无法打开（{exc}）。") from exc
     with zf:
-        try:
-            manifest = json.loads(zf.read("manifest.json"))
-        except (KeyError, ValueError) as exc:
-            raise PerfevalError("备份文件中没有有效的 manifest.json，不是 perfeval 备份。") from exc
-        if manifest.get("format") != FORMAT:
-            raise PerfevalError("不是 perfeval 备份文件。")
-        version = int(manifest.get("schema_version", 0))
-        if not 1 <= version <= SCHEMA_VERSION:
-            raise PerfevalError(f"备份的数据库结构版本为 {version}，本程序支持到 {SCHEMA_VERSION}。")
-        expected = {str(k): int(v) for k, v in manifest.get("tables", {}).items()}
-        staging = db_path.with_name(db_path.name + ".restoring")
-        for p in (staging, Path(str(staging) + ".wal")):
-            p.unlink(missing_ok=True)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        import duckdb
+        version, tables = read_verified(zf)
+    staging = db_path.with_name(db_path.name + ".restoring")
+    _remove(staging)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    import duckdb
 
+    try:
         con = duckdb.connect(str(staging))
         try:
             migrate(con, target=version)  # the backup's own schema; newer steps run below
-            known = set(table_names(con)) - {"schema_version"}
             con.execute("BEGIN TRANSACTION")
-            for table in sorted(known & expected.keys()):
-                data = pq.read_table(io.BytesIO(zf.read(f"{table}.parquet")))
-                if data.num_rows != expected[table]:
-                    raise PerfevalError(f"备份中表 {table} 的行数与清单不符，备份可能已损坏。")
+            for table, data in tables.items():
                 con.register("backup_rows", data)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM backup_rows")  # noqa: S608
                 con.unregister("backup_rows")
-            if "audit_log" in known:
+            if "audit_log" in tables:
                 # Continue the log's numbering after the restored rows.
                 nxt = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM audit_log").fetchall()[0][0]
                 con.execute("DROP SEQUENCE audit_seq")
                 con.execute(f"CREATE SEQUENCE audit_seq START WITH {int(nxt)}")
             con.execute("COMMIT")
-        except BaseException:
+        finally:
             con.close()
-            staging.unlink(missing_ok=True)
-            Path(str(staging) + ".wal").unlink(missing_ok=True)
-            raise
-        con.close()
-    os.replace(staging, db_path)
-    with Store(db_path) as store:  # runs the newer migrations, if any
-        problems = check_integrity(store)
-        if problems:
-            raise PerfevalError("恢复后的数据库未通过完整性检查：" + "；".join(problems))
-        auditlog.log(store, auditlog.BACKUP_RESTORE, actor=actor,
-                     file_name=getattr(source, "name", None) or str(source),
-                     detail=f"结构版本 {version}，{sum(expected.values()):,} 行")
-        return store.counts()
+        rows = sum(t.num_rows for t in tables.values())
+        del tables
+        with Store(staging) as store:  # runs the newer migrations, if any
+            problems = check_integrity(store)
+            if problems:
+                raise PerfevalError("恢复后的数据库未通过完整性检查：" + "；".join(problems))
+            auditlog.log(store, auditlog.BACKUP_RESTORE, actor=actor,
+                         file_name=getattr(source, "name", None) or str(source),
+                         detail=f"结构版本 {version}，{rows:,} 行")
+            counts = store.counts()
+        os.replace(staging, db_path)  # DuckDB checkpointed the WAL into the file on close
+    except BaseException:
+        _remove(staging)
+        raise
+    return counts
 
 
 # --------------------------------------------------------------------------

@@ -61,9 +61,10 @@ def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
     """Export the current data as a template CSV, then import it into a new file."""
     from .ingest import CLI_MAX_FILE_BYTES, commit, read_file
     from .ingest.template import frame_from_store
+    from .safe import write_csv
 
     csv = workdir / f"bench-{tag}.csv"
-    frame_from_store(store).to_csv(csv, index=False, encoding="utf-8-sig")
+    write_csv(frame_from_store(store), csv)
     target = workdir / f"bench-{tag}-import.duckdb"
 
     def run():

@@ -34,7 +34,8 @@ def test_each_import_is_a_row_with_file_checksum_and_revision(store):
     assert set(log["file_name"]) == {SAMPLE.name}
     assert set(log["checksum"]) == {sha256_bytes(data)}
     assert list(zip(log["department"], log["year"], log["revision"], strict=True)) == [
-        (RONGHUA, 2022, 1), (RONGHUA, 2022, 2)]
+        (RONGHUA, 2022, 1), (RONGHUA, 2022, 1)]  # the same bytes again add no revision
+    assert "未新增版本" in log["detail"].iloc[1]
 
 
 def test_files_with_errors_are_logged_as_refused_and_nothing_written(store):

@@ -150,3 +150,80 @@ def test_backup_cli_round_trip(full, tmp_path, capsys):
     assert f"{n:,} 条指标" in out
     assert main(["--db", new, "restore-backup", str(tmp_path / "c.zip")]) == 2
     assert "已存在" in capsys.readouterr().err
+
+
+def _rewrite(src, dst, *, drop: str | None = None, patch=None, manifest=None):
+    """Copy a backup zip, dropping or altering members."""
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w") as b:
+        for item in a.infolist():
+            if item.filename == drop:
+                continue
+            body = a.read(item)
+            if item.filename == "manifest.json" and manifest:
+                m = json.loads(body)
+                manifest(m)
+                body = json.dumps(m).encode()
+            if patch and item.filename == patch[0]:
+                body = patch[1](body)
+            b.writestr(item, body)
+
+
+def test_manifest_has_checksums_and_counts(full, tmp_path):
+    out = tmp_path / "b.zip"
+    counts = backup.write_parquet_zip(full, out)
+    with zipfile.ZipFile(out) as z:
+        m = json.loads(z.read("manifest.json"))
+        for t, n in counts.items():
+            assert m["tables"][t] == n
+            import hashlib
+
+            assert m["sha256"][f"{t}.parquet"] == hashlib.sha256(z.read(f"{t}.parquet")).hexdigest()
+
+
+def test_restore_refuses_damaged_or_incomplete_backups(full, tmp_path):
+    import random
+
+    out = tmp_path / "b.zip"
+    backup.write_parquet_zip(full, out)
+    rng = random.Random(13)
+
+    def spray(body: bytes) -> bytes:  # 200 random bytes written into the member
+        at = rng.randrange(len(body) // 4, len(body) - 200)
+        return body[:at] + bytes(rng.randrange(256) for _ in range(200)) + body[at + 200:]
+
+    def drop_indicators(m):
+        del m["tables"]["indicators"]
+        del m["sha256"]["indicators.parquet"]
+
+    cases = {
+        "sprayed": (dict(patch=("indicators.parquet", spray)), "校验和与清单不符"),
+        "dropped": (dict(drop="indicators.parquet", manifest=drop_indicators), "缺少表 indicators"),
+        "missing member": (dict(drop="goals.parquet"), "缺少 goals.parquet"),
+        "no checksums": (dict(manifest=lambda m: m.pop("sha256")), "没有校验和"),
+        "count": (dict(manifest=lambda m: m["tables"].update(goals=m["tables"]["goals"] - 1)),
+                  "行数与清单不符"),
+    }
+    for label, (kw, message) in cases.items():
+        bad = tmp_path / f"{label}.zip"
+        _rewrite(out, bad, **kw)
+        target = tmp_path / "restored" / f"{label}.duckdb"
+        with pytest.raises(PerfevalError, match=message):
+            backup.restore_backup(bad, target)
+        assert not target.parent.exists() or list(target.parent.iterdir()) == [], label
+        # The CLI says so in one line and exits 2.
+        assert main(["--db", str(target), "restore-backup", str(bad)]) == 2, label
+        assert not target.exists()
+    # The sound backup still restores.
+    target = tmp_path / "restored" / "ok.duckdb"
+    counts = backup.restore_backup(out, target)
+    assert counts["indicators"] == full.counts()["indicators"]
+
+
+def test_failed_integrity_check_leaves_no_target(full, tmp_path, monkeypatch):
+    out = tmp_path / "b.zip"
+    backup.write_parquet_zip(full, out)
+    monkeypatch.setattr(backup, "check_integrity", lambda store: ["人为的问题"])
+    target = tmp_path / "r" / "x.duckdb"
+    with pytest.raises(PerfevalError, match="完整性检查"):
+        backup.restore_backup(out, target)
+    assert list((tmp_path / "r").iterdir()) == []

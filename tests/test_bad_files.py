@@ -96,7 +96,8 @@ def test_200mb_csv_on_disk_refused_by_cli_without_reading(tmp_path, capsys):
     code = main(["--db", str(tmp_path / "t.duckdb"), "import", str(big)])
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert code == 2
-    assert "超过 512 MB" in capsys.readouterr().err
+    out = capsys.readouterr()
+    assert "超过 512 MB" in out.out + out.err
     assert grown_mb < 50, grown_mb
 
 
@@ -164,3 +165,169 @@ def test_same_evaluation_twice_in_one_upload_is_an_error():
     sample = open("data/samples/ronghua-2022.txt", "rb").read()
     a, b = read_uploads([("a.txt", sample), ("b.txt", sample)])
     assert a.ok and not b.ok and "已在文件 a.txt 中出现" in str(b.errors[0])
+
+
+# --------------------------------------------------------------------------
+# Issue 13, item 6: malformed files give the reader's Chinese error, not a
+# traceback; exit 2 on the CLI with an audit row; the other files go on.
+# --------------------------------------------------------------------------
+
+def _cli_import(capsys, db, *files, dry_run=False):
+    args = ["--db", str(db), "import", *map(str, files)] + (["--dry-run"] if dry_run else [])
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_xlsx_with_undefined_entity_is_a_chinese_error(tmp_path):
+    from tests.malformed import undefined_entity_xlsx
+
+    r = read_file("entity.xlsx", undefined_entity_xlsx(tmp_path))
+    assert not r.ok
+    msg = r.errors[0].message
+    assert "entity.xlsx" in msg and "已损坏" in msg and "绩效自评" in msg
+
+
+def test_xlsx_sheet_larger_than_declared_is_a_chinese_error(tmp_path):
+    from tests.malformed import understated_sheet_xlsx
+
+    r = read_file("lying.xlsx", understated_sheet_xlsx(tmp_path))
+    assert not r.ok and "已损坏" in r.errors[0].message
+
+
+def test_zip_with_corrupt_member_refuses_that_member_only(tmp_path):
+    from tests.malformed import template_csv, zip_with_corrupt_member
+
+    results = read_uploads([("batch.zip", zip_with_corrupt_member(template_csv())),
+                            ("other.csv", template_csv("丙街道办事处"))])
+    by_name = {r.name: r for r in results}
+    assert by_name["batch.zip/good.csv"].ok and by_name["other.csv"].ok
+    bad = by_name["batch.zip/bad.csv"]
+    assert not bad.ok and "已损坏" in bad.errors[0].message and "无法解压" in bad.errors[0].message
+
+
+def test_malformed_files_on_the_cli_exit_2_with_audit_rows(tmp_path, capsys):
+    from perfeval import auditlog
+    from perfeval.store import Store
+    from tests.malformed import (
+        template_csv,
+        undefined_entity_xlsx,
+        understated_sheet_xlsx,
+        zip_with_corrupt_member,
+    )
+
+    files = {"entity.xlsx": undefined_entity_xlsx(tmp_path),
+             "lying.xlsx": understated_sheet_xlsx(tmp_path),
+             "batch.zip": zip_with_corrupt_member(template_csv()),
+             "other.csv": template_csv("丙街道办事处")}
+    paths = []
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    db = tmp_path / "cli.duckdb"
+    code, out = _cli_import(capsys, db, *paths, dry_run=True)
+    assert "Traceback" not in out and code == 1
+    assert "other.csv：可导入" in out  # the good file's dry run is intact
+    code, out = _cli_import(capsys, db, *paths)
+    assert code == 2 and "Traceback" not in out and "未写入任何数据" in out
+    with Store(db) as s:
+        log = auditlog.read_log(s)
+        refused = set(log.loc[log["结果"] == auditlog.REFUSED, "文件"])
+        assert {"entity.xlsx", "lying.xlsx", "batch.zip"} <= refused
+        assert s.counts()["evaluations"] == 0
+    # --skip-bad writes the good file and still logs the others.
+    code, out = _cli_import(capsys, db, *paths, "--skip-bad")
+    with Store(db) as s:
+        assert s.counts()["evaluations"] == 1
+
+
+def test_backup_with_missing_member_on_the_cli(tmp_path, capsys):
+    import zipfile as zf
+
+    from perfeval import backup
+    from perfeval.store import Store
+    from tests.conftest import small_evaluation
+
+    with Store(tmp_path / "a.duckdb") as s:
+        s.write([small_evaluation()])
+        backup.write_parquet_zip(s, tmp_path / "b.zip")
+    with zf.ZipFile(tmp_path / "b.zip") as a, zf.ZipFile(tmp_path / "c.zip", "w") as b:
+        for info in a.infolist():
+            if info.filename != "indicators.parquet":
+                b.writestr(info, a.read(info))
+    target = tmp_path / "r.duckdb"
+    code = main(["--db", str(target), "restore-backup", str(tmp_path / "c.zip")])
+    out = capsys.readouterr()
+    assert code == 2 and "缺少 indicators.parquet" in out.out + out.err
+    assert not target.exists()
+
+
+def test_encrypted_pdf_says_password_protected():
+    from tests.malformed import report_pdf
+
+    r = read_file("secret.pdf", report_pdf(password="s3cret"))
+    assert not r.ok and "密码" in r.errors[0].message, r.issues
+
+
+# --------------------------------------------------------------------------
+# Issue 13, item 7: bounded reading (perfeval.ingest.limits)
+# --------------------------------------------------------------------------
+
+CHILD = """
+import resource, sys, time
+from pathlib import Path
+from perfeval.ingest import read_file
+data = Path(sys.argv[1]).read_bytes()
+t = time.time()
+r = read_file(Path(sys.argv[1]).name, data)
+print(round(time.time() - t, 2), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+      r.ok, r.errors[0].message if r.errors else "")
+"""
+
+
+def _child_read(path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    secs, rss, ok, msg = out.stdout.strip().split(" ", 3)
+    return float(secs), int(rss), ok == "True", msg
+
+
+def test_numeric_bomb_xlsx_is_refused_fast_and_small(tmp_path):
+    """290 MB of numeric cells in a 1.1 MB workbook: 214 s and 7.2 GB before."""
+    from perfeval.ingest.limits import MAX_XLSX_CELLS
+    from tests.malformed import numeric_xlsx
+
+    path = tmp_path / "numbers.xlsx"
+    path.write_bytes(numeric_xlsx(290))
+    assert path.stat().st_size < 2 * MB
+    secs, rss, ok, msg = _child_read(path)
+    assert not ok and f"{MAX_XLSX_CELLS:,}" in msg
+    assert rss < 1024 and secs < 60, (secs, rss)
+
+
+def test_20000_page_pdf_is_refused_fast_and_small(tmp_path):
+    """56 s and 2.1 GB before."""
+    from perfeval.ingest.limits import MAX_PDF_PAGES
+    from tests.malformed import many_pages_pdf
+
+    path = tmp_path / "pages.pdf"
+    path.write_bytes(many_pages_pdf(20_000))
+    secs, rss, ok, msg = _child_read(path)
+    assert not ok and "20,000 页" in msg and str(MAX_PDF_PAGES) in msg
+    assert rss < 1024 and secs < 60, (secs, rss)
+
+
+def test_limits_do_not_refuse_ordinary_files(tmp_path):
+    from perfeval.ingest import limits
+    from tests.malformed import many_pages_pdf, template_xlsx
+
+    limits.check("t.xlsx", template_xlsx(tmp_path))
+    limits.check("p.pdf", many_pages_pdf(limits.MAX_PDF_PAGES))
+    with pytest.raises(Exception, match="上限"):
+        limits.check("p.pdf", many_pages_pdf(limits.MAX_PDF_PAGES + 1))

@@ -6,6 +6,7 @@ import pytest
 
 from perfeval.ingest import commit, read_file
 from perfeval.ingest.template import COLUMNS, DATA_SHEET, frame_from_store, write_template
+from perfeval.model import PerfevalError
 
 from .conftest import small_evaluation
 
@@ -169,3 +170,53 @@ def test_bad_file_in_batch_stops_all_unless_skip_bad(store):
     assert store.counts()["evaluations"] == 0
     commit(store, [good, bad], skip_bad=True)
     assert store.counts()["evaluations"] == 1
+
+
+def test_nul_anywhere_in_a_csv_is_refused(store):
+    df = rows_frame(n_goals=60)
+    data = csv_bytes(df)
+    assert len(data) > 8192
+    cut = data.rindex(b"\n", 0, len(data) - 50)  # inside a department name near the end
+    at = data.index("样例街道".encode(), cut)
+    bad = data[:at] + b"\x00" + data[at:]
+    assert b"\x00" not in bad[:4096]
+    result = read_file("late-nul.csv", bad)
+    assert not result.ok
+    msg = result.errors[0].message
+    assert "NUL" in msg and "late-nul.csv" in msg
+    line = bad[:at].count(b"\n") + 1
+    assert f"第 {line} 行" in msg
+    with pytest.raises(PerfevalError):
+        commit(store, [result])
+    assert store.counts()["evaluations"] == 0
+
+
+def test_reimporting_an_identical_file_adds_no_revision(store, tmp_path, capsys):
+    from perfeval import auditlog
+    from perfeval.cli import main
+
+    data = csv_bytes(rows_frame())
+    [w] = commit(store, [read_file("a.csv", data)])
+    assert w.revision == 1
+    again = read_file("a-copy.csv", data)
+    assert commit(store, [again]) == []
+    assert "与样例街道办事处 2023 年度的第 1 版相同" in again.warnings[-1].message
+    assert store.history("样例街道办事处")["revision"].tolist() == [1]
+    log = auditlog.read_log(store)
+    assert "未新增版本" in log["说明"].iloc[0] and log["文件"].iloc[0] == "a-copy.csv"
+    # A changed file adds revision 2; the same bytes again then equal revision 2.
+    changed = csv_bytes(rows_frame().assign(自评得分="90"))
+    [w2] = commit(store, [read_file("b.csv", changed)])
+    assert w2.revision == 2
+    third = read_file("b.csv", changed)
+    assert commit(store, [third]) == []
+    assert "第 2 版" in third.warnings[-1].message
+    # The first file is not current any more: importing it again is a new revision.
+    [w3] = commit(store, [read_file("a.csv", data)])
+    assert w3.revision == 3
+    # The CLI says so.
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    assert main(["--db", str(store.path), "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "未导入" in out and "第 3 版相同" in out

@@ -44,15 +44,19 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..ingest import CLI_MAX_FILE_BYTES, commit, evaluations_count, read_file
+    from ..ingest import CLI_MAX_FILE_BYTES, IDENTICAL, commit, evaluations_count, read_file
+    from ..ingest.common import FileResult, Issue
     from ..ingest.forms import expand_inputs
 
     inputs = [Path(p) for p in args.files]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise PerfevalError(f"找不到文件：{'、'.join(missing)}")
-    results = [read_file(name, data, department=args.dept, max_bytes=CLI_MAX_FILE_BYTES)
-               for name, data in expand_inputs(inputs)]
+    refused = []  # a damaged zip is this file's error; the other files are read
+    inputs_read = expand_inputs(inputs, on_error=lambda name, msg: refused.append(
+        FileResult(name=name, issues=[Issue(name, msg)])))
+    results = refused + [read_file(name, data, department=args.dept, max_bytes=CLI_MAX_FILE_BYTES)
+                         for name, data in inputs_read]
     if not results:
         raise PerfevalError("没有找到可导入的文件。")
     for r in results:
@@ -70,6 +74,10 @@ def cmd_import(args) -> int:
     for w in written:
         print(f"已导入：{w.department} {w.year} 年度 {scope_label(w.scope, w.project)}"
               f"（第 {w.revision} 版）")
+    for r in results:
+        for issue in r.warnings:
+            if issue.message.startswith(IDENTICAL):
+                print(f"未导入：{r.name} {issue.message}")
     return 1 if bad else 0
 
 
@@ -114,7 +122,9 @@ def cmd_export(args) -> int:
     if fmt == "xlsx":
         write_template(out, df)
     elif fmt == "csv":
-        df.to_csv(out, index=False, encoding="utf-8-sig")
+        from ..safe import write_csv
+
+        write_csv(df, out)
     elif fmt == "parquet":
         df.to_parquet(out, index=False)
     else:

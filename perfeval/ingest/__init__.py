@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ..model import PerfevalError, sha256_bytes
+from . import limits
 from .common import ERROR, WARNING, FileResult, Issue
 
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
@@ -45,7 +47,9 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
                 f"文件 {name}：不支持的文件类型“{suffix or '无扩展名'}”"
                 "（支持 xlsx、xls、csv、txt、docx、pdf，或它们的 zip 压缩包）。")
         check_size(name, data, max_bytes)
-        result = _read_checked(name, data, suffix, is_demo=is_demo, department=department)
+        limits.check(name, data)  # rows, cells, pages: bounded before any parser runs
+        result = limits.guarded(name, lambda: _read_checked(
+            name, data, suffix, is_demo=is_demo, department=department))
     except PerfevalError as exc:
         result = FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
     result.checksum = sha256_bytes(data)
@@ -84,7 +88,7 @@ def _check_ooxml(name: str, data: bytes) -> None:
                         if total > MAX_UNPACKED_BYTES:
                             raise too_big
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError,
-            OSError) as exc:
+            OSError, zlib.error) as exc:
         raise PerfevalError(f"文件 {name} 已损坏，无法作为 {Path(name).suffix} 打开（{exc}）。") from exc
 
 
@@ -176,11 +180,10 @@ def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list
                 refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"
                                                "已拒绝。"))
                 continue
-            try:
-                with zf.open(info) as fh:  # the stated size may lie: read one byte past the limit
-                    body = fh.read(MAX_FILE_BYTES + 1)
-            except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
-                refused.append(_refused(label, f"{label} 无法解压（{exc}）。"))
+            try:  # the stated size may lie: read one byte past the limit
+                body = limits.read_member(zf, info, MAX_FILE_BYTES, label)
+            except PerfevalError as exc:  # this member only: the others are read
+                refused.append(_refused(label, str(exc)))
                 continue
             if len(body) > MAX_FILE_BYTES:
                 refused.append(_refused(label, f"{label} 解压后超过 {MAX_FILE_BYTES // 2**20} MB，"
@@ -283,6 +286,13 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
         raise PerfevalError(
             f"{len(bad)} 个文件有错误，未写入任何数据：" + "、".join(r.name for r in bad))
     good = [r for r in results if r.ok]
+    same = set_aside_identical(store, good)
+    refusals += [dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
+                      department=key[0], year=key[1], revision=rev, result=auditlog.OK,
+                      detail=f"与第 {rev} 版相同，未新增版本")
+                 for r, revs in same for key, rev in revs]
+    set_aside = {id(r) for r, _ in same}
+    good = [r for r in good if id(r) not in set_aside]
     frames = [parse_frames(r.frames) for r in good if r.frames is not None]
     objects = [e for r in good for e in r.evaluations]
     if objects:
@@ -314,6 +324,36 @@ def commit(store, results: list[FileResult], *, skip_bad: bool = False,
             dict(action=auditlog.IMPORT, actor=actor, file_name=r.name, checksum=r.checksum,
                  result=auditlog.FAILED, detail=str(exc)[:500]) for r in good])
         raise
+
+
+IDENTICAL = "与已导入的版本完全相同"
+
+
+def set_aside_identical(store, results: list[FileResult]) -> list[tuple[FileResult, list]]:
+    """Files whose every evaluation is current in the store with the file's own
+    checksum: re-importing such a byte-identical file adds no revision. Each
+    gets a warning naming the revision it equals; the caller skips them.
+    Returns [(file, [(evaluation key, revision it equals)])]."""
+    out = []
+    for r in results:
+        keys = {(k[0], int(k[1]), k[2], k[3]) for k in _keys(r)}
+        if not r.checksum or not keys:
+            continue
+        rows = store.query_df("""
+            SELECT d.name AS department, e.year, e.scope, e.project, e.revision
+            FROM evaluations e JOIN departments d USING (dept_id)
+            WHERE e.is_current AND e.checksum = ?""", [r.checksum])
+        stored = {(x.department, int(x.year), x.scope, x.project): int(x.revision)
+                  for x in rows.itertuples()}
+        if not keys <= stored.keys():
+            continue
+        revs = sorted({stored[k] for k in keys})
+        which = (f"{next(iter(keys))[0]} {next(iter(keys))[1]} 年度的第 {revs[0]} 版" if len(keys) == 1
+                 else f"{len(keys)} 份评价的当前版本（第 {'、'.join(map(str, revs))} 版）")
+        r.issues.append(Issue(r.name, f"{IDENTICAL}：与{which}相同（文件校验和一致），未新增版本。",
+                              severity=WARNING))
+        out.append((r, sorted((k, stored[k]) for k in keys)))
+    return out
 
 
 def _concat(parts):

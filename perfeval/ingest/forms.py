@@ -49,6 +49,7 @@ from ..model import (
 )
 from ..rules import YUAN_PER_WAN
 from .amounts import parse_amount, parse_number, parse_rate
+from .limits import read_member
 
 
 class FormError(PerfevalError):
@@ -887,8 +888,10 @@ def _expand_zip(label: str, data: bytes) -> list[tuple[str, bytes]]:
             if not name or _skip_name(name):
                 continue
             # The stated size may lie: read at most what is left of the budget.
-            with zf.open(info) as fh:
-                body = fh.read(MAX_ZIP_TOTAL_BYTES - total + 1)
+            try:
+                body = read_member(zf, info, MAX_ZIP_TOTAL_BYTES - total, f"{label}/{name}")
+            except PerfevalError as exc:  # zlib.error, bad CRC: a Chinese error, not a traceback
+                raise FormError(str(exc)) from exc
             total += len(body)
             if total > MAX_ZIP_TOTAL_BYTES:
                 raise FormError(

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..model import CATEGORIES, SCOPES, PerfevalError, normalize_category, sha256_bytes
+from ..safe import FORMULA_STARTS, GUARD, unguard
 from ..store import EVAL_COLUMNS, FRAME_COLUMNS, Frames
 from .common import ERROR, WARNING, FileResult, Issue, column_letter
 
@@ -70,6 +71,7 @@ COLUMNS = [
     Column("偏差原因", "reason", False, "text", "indicator", "偏差原因分析及改进措施"),
     Column("存在问题", "problems", False, "lines", "evaluation", "每行一条"),
     Column("改进措施", "measures", False, "lines", "evaluation", "每行一条"),
+    Column("结果应用", "result_use", False, "lines", "evaluation", "评价结果应用情况，每行一条"),
 ]
 BY_HEADER = {c.header: c for c in COLUMNS}
 REQUIRED = [c.header for c in COLUMNS if c.required]
@@ -99,8 +101,10 @@ def _read_csv(name: str, data: bytes) -> pd.DataFrame:
             continue
     else:
         raise PerfevalError(f"文件 {name}：无法识别编码（支持 UTF-8、带 BOM 的 UTF-8 和 GBK）。")
-    if "\x00" in text[:4096]:
-        raise PerfevalError(f"文件 {name} 不是表格文件（含二进制内容）。")
+    nul = text.find("\x00")
+    if nul >= 0:  # anywhere in the file: a NUL never belongs in a name or a value
+        raise PerfevalError(f"文件 {name} 不是表格文件（第 {text.count(chr(10), 0, nul) + 1} 行"
+                            "含二进制内容 NUL）。")
     header = next(csv.reader([text.split("\n", 1)[0]]), [])
     if len(header) > MAX_COLUMNS:
         raise PerfevalError(f"文件 {name}：列数超过 {MAX_COLUMNS}，不是绩效自评模板。")
@@ -117,7 +121,19 @@ def _read_csv(name: str, data: bytes) -> pd.DataFrame:
                 quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
         raise PerfevalError(f"文件 {name}：CSV 无法解析（{exc}）。") from exc
-    return table.to_pandas().fillna("")
+    return _unguard_frame(table.to_pandas().fillna(""))
+
+
+def _unguard_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo the formula guard of our own CSV export (a leading apostrophe
+    before = + - @), so an exported file imports back unchanged."""
+    df.columns = [unguard(str(c)) for c in df.columns]
+    for col in df.columns:
+        s = df[col]
+        mask = s.str.startswith(GUARD) & s.str[1:2].isin(FORMULA_STARTS)
+        if mask.any():
+            df.loc[mask, col] = s[mask].str[1:]
+    return df
 
 
 def _read_xlsx(name: str, data: bytes) -> tuple[str, pd.DataFrame]:
@@ -130,7 +146,11 @@ def _read_xlsx(name: str, data: bytes) -> tuple[str, pd.DataFrame]:
     names = wb.sheet_names
     order = [DATA_SHEET] if DATA_SHEET in names else [n for n in names if n != GUIDE_SHEET]
     for sheet in order:
-        rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        try:
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:  # calamine's XmlError and kin, for a damaged sheet
+            raise PerfevalError(f"文件 {name} 的工作表「{sheet}」已损坏，无法读取"
+                                f"（{type(exc).__name__}: {str(exc)[:120]}）。") from exc
         if not rows:
             continue
         header = [str(h).strip() for h in rows[0]]
@@ -210,7 +230,12 @@ def read_template(name: str, data: bytes, *, is_demo: bool = False) -> FileResul
 
     for col in COLUMNS:
         text = raw[col.header]
-        if col.required:
+        if col.field == "actual_text":
+            # A narrative report may state only whether an indicator was met
+            # (the store keeps it without an actual value): 是否完成 stands in.
+            report((text == "") & (raw["是否完成"] == ""), col.header,
+                   lambda v: "“实际完成值”为必填（或填写“是否完成”），不能为空")
+        elif col.required:
             report(text == "", col.header, lambda v, c=col: f"“{c.header}”为必填，不能为空")
         if col.kind in ("int", "amount", "score"):
             num = pd.to_numeric(text.str.replace(",", "", regex=False).str.replace("，", ""),
@@ -312,7 +337,8 @@ def _to_frames(df: pd.DataFrame, first: pd.DataFrame, name: str, checksum: str,
     ind["source_text"] = None
 
     texts = []
-    for field, kind in (("problems", "problem"), ("measures", "measure")):
+    for field, kind in (("problems", "problem"), ("measures", "measure"),
+                        ("result_use", "result_use")):
         s = ev.set_index("ekey")[field].dropna()
         if s.empty:
             continue
@@ -359,7 +385,9 @@ def frame_from_store(store, departments: list[str] | None = None,
         f AS (
             SELECT eval_id,
                    string_agg(text, chr(10) ORDER BY seq) FILTER (kind = 'problem') AS problems,
-                   string_agg(text, chr(10) ORDER BY seq) FILTER (kind = 'measure') AS measures
+                   string_agg(text, chr(10) ORDER BY seq) FILTER (kind = 'measure') AS measures,
+                   string_agg(text, chr(10) ORDER BY seq) FILTER (kind = 'result_use')
+                       AS result_use
             FROM findings GROUP BY eval_id)
         SELECT e.department, e.region, e.kind, e.year, e.scope, e.project, e.self_score,
                b.total_budget, b.total_executed, b.basic_budget, b.basic_executed,
@@ -368,7 +396,8 @@ def frame_from_store(store, departments: list[str] | None = None,
                i.name, i.target_text, i.actual_text, i.weight, i.score,
                CASE WHEN i.met THEN '是' WHEN NOT i.met THEN '否' END AS met, i.reason,
                CASE WHEN i.seq = 1 THEN f.problems END AS problems,
-               CASE WHEN i.seq = 1 THEN f.measures END AS measures
+               CASE WHEN i.seq = 1 THEN f.measures END AS measures,
+               CASE WHEN i.seq = 1 THEN f.result_use END AS result_use
         FROM cur_evaluations e
         JOIN indicators i USING (eval_id)
         JOIN goals g ON g.eval_id = e.eval_id AND g.goal_no = i.goal_no
@@ -383,16 +412,16 @@ def frame_from_store(store, departments: list[str] | None = None,
 EXAMPLE_ROWS = [
     ["示例街道办事处", "示例区", "街道", 2024, "部门整体", "", 96, 1200, 1150, 500, 500, 700, 650,
      "", 1, "社区治理经费", "产出指标", "数量指标", "网格巡查次数", "≥1200次", "1260次", 25, 25,
-     "是", "", "部分项目进度偏慢\n指标设置偏少", "加强进度监控\n完善指标体系"],
+     "是", "", "部分项目进度偏慢\n指标设置偏少", "加强进度监控\n完善指标体系", ""],
     ["示例街道办事处", "示例区", "街道", 2024, "部门整体", "", 96, 1200, 1150, 500, 500, 700, 650,
      "", 1, "社区治理经费", "产出指标", "质量指标", "矛盾纠纷调处率", "≥95%", "92%", 25, 24,
-     "否", "部分纠纷涉及历史遗留问题", "", ""],
+     "否", "部分纠纷涉及历史遗留问题", "", "", ""],
     ["示例街道办事处", "示例区", "街道", 2024, "部门整体", "", 96, 1200, 1150, 500, 500, 700, 650,
      "", 1, "社区治理经费", "效益指标", "社会效益指标", "重复信访发生率", "≤5%", "3%", 30, 30,
-     "是", "", "", ""],
+     "是", "", "", "", ""],
     ["示例街道办事处", "示例区", "街道", 2024, "部门整体", "", 96, 1200, 1150, 500, 500, 700, 650,
      "", 1, "社区治理经费", "满意度指标", "服务对象满意度指标", "居民满意度", "≥90%", "93%", 10, 10,
-     "是", "", "", ""],
+     "是", "", "", "", ""],
 ]
 
 

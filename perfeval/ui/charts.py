@@ -6,6 +6,8 @@ shows departments puts the department name first in ``customdata`` (see
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -20,12 +22,24 @@ GREY = "#8A94A6"
 GRADE_COLORS = {"优": GREEN, "良": BLUE, "中": ORANGE, "差": RED}
 LOW_EXEC = rules.LOW_EXEC_RATE
 
+def esc(values):
+    """Data texts as Plotly labels: Plotly renders a subset of HTML (``<a href>``,
+    ``<b>``, ``<br>``) in tick labels, hover texts, legends and titles and
+    decodes only a few entities (``&lt;`` ``&gt;`` ``&amp;``, numeric ones; not
+    ``&quot;``), so ``<`` ``>`` ``&`` are escaped and quotes left. ``customdata`` keeps
+    the raw names (click-through reads it; it is only shown through escaped
+    ``%{y}``/``%{text}`` fields)."""
+    if isinstance(values, str):
+        return html.escape(values, quote=False)
+    return [html.escape(v, quote=False) if isinstance(v, str) else v for v in values]
+
+
 _FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 420, x: str = "", y: str = "",
             legend: bool = True) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, height=height,
+    fig.update_layout(title={"text": esc(title), "x": 0, "xanchor": "left"}, height=height,
                       margin={"l": 10, "r": 10, "t": 60, "b": 40}, font={"family": _FONT},
                       showlegend=legend,
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
@@ -42,10 +56,10 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
     colors = [GRADE_COLORS.get(g, GREY) if isinstance(g, str) else GREY for g in df["grade"]]
     custom = df[["department"]].to_numpy()
     fig = go.Figure()
-    fig.add_bar(x=df["total"], y=df["department"], orientation="h", name="计算得分",
+    fig.add_bar(x=df["total"], y=esc(df["department"]), orientation="h", name="计算得分",
                 marker_color=colors, customdata=custom,
                 hovertemplate="%{y}<br>计算得分 %{x:.2f} 分<extra></extra>")
-    fig.add_scatter(x=df["self_score"], y=df["department"], mode="markers", name="自评得分",
+    fig.add_scatter(x=df["self_score"], y=esc(df["department"]), mode="markers", name="自评得分",
                     marker={"symbol": "diamond", "size": 10, "color": "#1F2933",
                             "line": {"width": 1, "color": "white"}},
                     customdata=custom, hovertemplate="%{y}<br>自评得分 %{x:.1f} 分<extra></extra>")
@@ -62,7 +76,7 @@ def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
         part = df[mask]
         fig.add_scattergl(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
                           marker={"color": color, "size": 9, "opacity": 0.8},
-                          customdata=part[["department"]].to_numpy(), text=part["department"],
+                          customdata=part[["department"]].to_numpy(), text=esc(part["department"]),
                           hovertemplate="%{text}<br>执行率 %{x:.1f}%<br>计算得分 %{y:.2f} 分"
                                         "<extra></extra>")
     fig.add_vline(x=LOW_EXEC * 100, line_dash="dot", line_color=GREY)
@@ -79,7 +93,7 @@ def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
              ("执行·基本支出", "basic_executed", None, "executed", "#5B8DB8"),
              ("执行·项目支出", "project_executed", "basic_executed", "executed", BLUE))
     for name, col, base, group, color in parts:
-        fig.add_bar(y=df["department"], x=df[col].fillna(0), orientation="h", name=name,
+        fig.add_bar(y=esc(df["department"]), x=df[col].fillna(0), orientation="h", name=name,
                     base=None if base is None else df[base].fillna(0), offsetgroup=group,
                     marker_color=color, customdata=custom,
                     hovertemplate=f"%{{y}}<br>{name} %{{x:,.2f}} 万元<extra></extra>")
@@ -90,7 +104,7 @@ def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
 def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
     wide = df.pivot(index="department", columns="year", values="exec_rate") * 100
     fig = go.Figure(go.Heatmap(
-        z=wide.to_numpy(), x=[f"{int(y)}年" for y in wide.columns], y=list(wide.index),
+        z=wide.to_numpy(), x=[f"{int(y)}年" for y in wide.columns], y=esc(wide.index),
         zmin=70, zmax=100, zmid=LOW_EXEC * 100,
         colorscale=[[0, RED], [0.5, "#F4F1EA"], [1, GREEN]],
         text=wide.map(lambda v: "" if pd.isna(v) else f"{v:.0f}%").to_numpy(),
@@ -109,9 +123,12 @@ def trend_lines(df: pd.DataFrame, metric: str, title: str) -> go.Figure:
     fig = go.Figure()
     scale = 100 if metric == "exec_rate" else 1
     for dept, part in df.groupby("department", sort=False):
-        fig.add_scatter(x=part["year"], y=part[metric] * scale, mode="lines+markers", name=dept,
+        # The name goes into the template as text: escape it, and its "%{" too.
+        label = esc(str(dept))
+        fig.add_scatter(x=part["year"], y=part[metric] * scale, mode="lines+markers", name=label,
                         customdata=part[["department"]].to_numpy(),
-                        hovertemplate=f"{dept}<br>%{{x}}年 %{{y:.2f}}<extra></extra>")
+                        hovertemplate=label.replace("%", "&#37;")
+                        + "<br>%{x}年 %{y:.2f}<extra></extra>")
     fig.update_xaxes(dtick=1, tickformat="d")
     return _layout(fig, title, x="年度", y=METRIC_AXES[metric])
 
@@ -120,9 +137,10 @@ def kind_median_bar(df: pd.DataFrame, title: str) -> go.Figure:
     df = df.iloc[::-1]
     colors = [RED if v < 0 else GREEN for v in df["vs_median"].fillna(0)]
     fig = go.Figure(go.Bar(
-        x=df["vs_median"], y=df["department"], orientation="h", marker_color=colors,
+        x=df["vs_median"], y=esc(df["department"]), orientation="h", marker_color=colors,
         customdata=df[["department", "kind", "total", "kind_median"]].to_numpy(),
-        hovertemplate="%{customdata[0]}（%{customdata[1]}）<br>计算得分 %{customdata[2]:.2f}"
+        text=esc(df["kind"].fillna("")), textposition="none",
+        hovertemplate="%{y}（%{text}）<br>计算得分 %{customdata[2]:.2f}"
                       "<br>同类中位数 %{customdata[3]:.2f}<br>差 %{x:+.2f} 分<extra></extra>"))
     fig.add_vline(x=0, line_color=GREY)
     return _layout(fig, title, height=max(300, 24 * len(df) + 120),

@@ -20,6 +20,7 @@ from perfeval.model import PerfevalError
 from perfeval.queries import Filters
 from perfeval.store import default_db_path
 from perfeval.ui import auth, links
+from perfeval.ui.text import md
 
 ALL = None  # the "全部" option of region/kind selectboxes
 SCOPE_DEFAULT = "部门整体"
@@ -132,7 +133,7 @@ def header(title: str, f: Filters, *, caption: str | None = None) -> None:
     parts = [f"{f.year} 年度" if f.year else "全部年度"]
     if f.compare_year:
         parts.append(f"对比 {f.compare_year} 年度")
-    parts += [f.region or "全部区域", f.kind or "全部类别",
+    parts += [md(f.region) if f.region else "全部区域", md(f.kind) if f.kind else "全部类别",
               f"{len(f.departments)} 个部门" if f.departments else "全部部门", f.scope]
     st.caption(" · ".join(parts) + (f"　{caption}" if caption else ""))
 
