@@ -727,6 +727,10 @@ class _SheetReader:
         # has 项目名称 in its one header row).
         labels = {k: v for k, v in self.labels({ind_hdr, *budget_rows, *goal_rows_hdr}).items()
                   if v[0] < ind_hdr or k not in ("project", "authority", "unit", "dept")}
+        if not budget_rows and not goal_rows_hdr and not any(
+                v[0] < ind_hdr for v in labels.values()) and not any(
+                _text(g.raw(r, c)) for r in range(ind_hdr) for c in range(g.ncols)):
+            return None  # a bare header row (a flat list, our own template): no form
         starts = sorted({ind_hdr, *budget_rows, *goal_rows_hdr})
 
         def block_end(r: int) -> int:
