@@ -82,7 +82,7 @@ def _norm(text) -> str:
 
 
 _PLACEHOLDER = re.compile(
-    r"^(?:[—\-－_/／\\…\.。、·,，~～*＊]+"  # dashes, slashes, dots
+    r"^(?:[—\-－_/／\\…\.。、·,，~～*＊\[\]]+"  # dashes, slashes, dots, [...]
     r"|指标\s*[0-9一二三四五六七八九十]+\s*[:：]?"  # 指标1, 指标二, 指标2：
     r"|[一二三]级指标|指标名称|x+|X+)$"
 )
@@ -324,6 +324,16 @@ LINE_WORDS = (
 _YEAR_PAREN = re.compile(r"[（(]\s*(\d{4})\s*年度?\s*[）)]")
 _YEAR_WORD = re.compile(r"(\d{4})\s*年度")
 _YEAR_PLAIN = re.compile(r"(20\d{2})\s*年(?!\s*\d{1,2}\s*月)")  # not a date
+# 219001-池州市贵池区棠溪镇人民政府: the budget system's unit code is no part of the name.
+_UNIT_CODE = re.compile(r"^\s*[0-9A-Za-z]{3,}\s*[-－—_:：]\s*(?=[\u4e00-\u9fff])")
+
+
+def _unit_name(text: str | None) -> str | None:
+    if not text:
+        return None
+    return _UNIT_CODE.sub("", text.split("\n")[0]).strip() or None
+
+
 # 指标1：发放率 / 指标1发放率: the template's numbering is no part of the name.
 _INDICATOR_NO = re.compile(r"^\s*指标\s*[0-9一二三四五六七八九十]+\s*[:：、.．]?\s*")
 # 51000021R000000019951-工资性支出: the budget system's project code is no part of the name.
@@ -658,6 +668,11 @@ class _SheetReader:
             if name is None or is_placeholder(name):
                 r += 1
                 continue
+            if re.fullmatch(r"[-+]?\d+(?:\.\d+)?%?", name):
+                # A number is no indicator name: the row is out of line; read nothing from it.
+                self.warn(r, cols["name"], f"三级指标“{name}”是数字，该行未读入")
+                r += 1
+                continue
             cells = [g.value(r, c) for c in range(first_col, g.ncols)]
             source = " | ".join("" if v is None else (_fmt_number(v) if isinstance(v, float)
                                                       else str(v)) for v in cells).rstrip(" |")
@@ -743,8 +758,9 @@ class _SheetReader:
 
         # The evaluated unit is the 实施单位 (or the 部门/单位 line); its
         # 主管部门 is kept as the parent for roll-up.
-        authority = label("authority")
-        dept = label("unit") or label("dept") or authority or self.default_department or ""
+        authority = _unit_name(label("authority"))
+        dept = (_unit_name(label("unit")) or _unit_name(label("dept")) or authority
+                or self.default_department or "")
         parent = authority if authority and authority != dept else None
         if "project" in labels:
             scope = "项目"

@@ -154,7 +154,7 @@ def _join_fragments(items: list) -> list:
     i = 0
     while i < len(items):
         cur = items[i]
-        if cur is not _BREAK and cur and _n(cur) not in _KNOWN:
+        if cur is not _BREAK and cur:
             for k in (4, 3, 2):
                 part = items[i:i + k]
                 if len(part) == k and all(p is not _BREAK and p for p in part):
@@ -319,10 +319,19 @@ class _Rows:
             row[l2] = c
             self.i += 1
         name = self.ind["name"]
+        nxt = _n(self.peek())
+        if row[0] is not None or (l2 is not None and row[l2] is not None):
+            if nxt in _L1_WORDS or nxt in _L2_WORDS:  # a 二级指标 with no indicator under it
+                self.rows.append(row)
+                return
         rest = self.width - name
 
         def stop(x):
-            return _is_block(x) or _n(x) in TOTAL_ROW_WORDS
+            # A 一级/二级指标 word is never a value: a row whose empty cells were
+            # miscounted ends there, so the next row starts aligned again.
+            t = _n(x)
+            return (_is_block(x) or t in TOTAL_ROW_WORDS or t in _L1_WORDS
+                    or (t in _L2_WORDS and t.endswith("指标")))
 
         if self.dense:
             cells = self.take(rest, stop)
