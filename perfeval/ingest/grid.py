@@ -114,6 +114,7 @@ def _stream(text: str) -> tuple[list, bool]:
     piped = sum("|" in ln for ln in nonblank)
     out: list = []
     if nonblank and piped >= max(5, len(nonblank) // 5):
+        lines = _join_continued(lines)
         for ln in lines:
             if "|" not in ln:
                 if ln.strip():
@@ -132,19 +133,38 @@ def _stream(text: str) -> tuple[list, bool]:
                 out += cells
         return out, True
     dense = any(ln.strip("\r\n") and not ln.strip() for ln in lines)
+    split = [_split_spaced(ln) if ln.strip() else None for ln in lines]
+    # Several lines of space-separated cells: a PDF text layer, one table row a line.
+    spaced = sum(c is not None for c in split) >= 3
     sparse = False
-    for ln in lines:
+    for ln, cells in zip(lines, split, strict=True):
         if not ln.strip():
             if ln.strip("\r\n"):  # a blank-looking line is an empty cell
                 out.append("")
             continue
-        cells = _split_spaced(ln)
+        if cells is None and spaced:
+            cells = [p for p in (_SPACES2.split(ln.strip()) if _SPACES2.search(ln.strip())
+                                 else ln.split()) if p]
         if cells:
             sparse = True
             out += [_BREAK, *cells, _BREAK]
         else:
             out.append(ln.strip())
     return out, dense and not sparse
+
+
+def _join_continued(lines: list[str]) -> list[str]:
+    """A cell with a line break inside (``年度<br>指标值``) continues on the next
+    line: a short or piped line not ending in ``|`` joins the piped line after it."""
+    out: list[str] = []
+    for ln in lines:
+        prev = out[-1] if out else None
+        if (prev is not None and "|" in ln and prev.strip() and not prev.rstrip().endswith("|")
+                and ("|" in prev or len(prev.strip()) <= 12)):
+            out[-1] = prev.rstrip() + ln.lstrip()
+        else:
+            out.append(ln)
+    return out
 
 
 def _join_fragments(items: list) -> list:
@@ -156,12 +176,19 @@ def _join_fragments(items: list) -> list:
         cur = items[i]
         if cur is not _BREAK and cur:
             for k in (4, 3, 2):
-                part = items[i:i + k]
-                if len(part) == k and all(p is not _BREAK and p for p in part):
+                # the parts, a row break between them allowed (a wrapped line)
+                part, j = [], i
+                while len(part) < k and j < len(items) and j < i + 2 * k:
+                    if items[j] is not _BREAK:
+                        if not _n(items[j]):  # empty, or only a (…)
+                            break
+                        part.append(items[j])
+                    j += 1
+                if len(part) == k:
                     joined = "".join(part)
                     if _n(joined) in _KNOWN:
                         out.append(joined)
-                        i += k
+                        i = j
                         break
             else:
                 out.append(cur)
@@ -226,6 +253,18 @@ class _Rows:
         if t == "一级指标":
             run = self.header_run(_IND_WORDS)
             self.i += len(run)
+            j = self.i
+            while j < len(self.items) and self.items[j] is _BREAK:
+                j += 1
+            # The second header row (指标性质 指标值 度量单位) on a row of its own.
+            if not set(map(_n, run)) & (_SUB_HEADER - {"指标值"}):
+                save, self.i = self.i, j
+                second = self.header_run(_SUB_HEADER)
+                if second:
+                    run = run + second
+                    self.i += len(second)
+                else:
+                    self.i = save
             cols = self._combine_two_row(run)
             self.rows.append(cols)
             norm = [_n(x) for x in cols]
@@ -341,30 +380,62 @@ class _Rows:
         self.rows.append(row)
 
     def _sparse_cells(self, rest: int, stop) -> list:
-        """Empty cells vanished: the header's columns in order, a row ending
-        early where a new 一级/二级指标 begins or after 得分 unless a reason follows."""
+        """Empty cells vanished: the row's cells up to the next 一级/二级指标 or
+        row break, placed by what they are. 分值/得分 (adjacent, as every
+        layout has them) take the row's last numbers, a reason after them is
+        text; the cells between the name and 分值 fill their columns from the
+        left, the last of them the column just before 分值 (实际完成值). A row
+        whose numbers do not fit leaves 分值/得分 empty and says so."""
         def new_row(x):
             return stop(x) or _n(x) in _L1_WORDS or _n(x) in _L2_WORDS
 
-        w = self.ind["weight"]
+        name, w = self.ind["name"], self.ind["weight"]
+        full = w - name + 2 if w is not None and w > name else None  # name … 得分
         cells: list = []
-        while len(cells) < rest and not self.at_end():
+        while not self.at_end():
             x = self.peek()
             if x is _BREAK or (cells and new_row(x)):
                 break
-            k = self.ind["name"] + len(cells)
-            if w is not None and k == w + 2 and not _REASONISH.search(x or ""):
-                break  # after 得分: a reason, or the next row's name
             cells.append(x)
             self.i += 1
-        if w is not None:
-            for k in (w, w + 1):
-                j = k - self.ind["name"]
-                if 0 <= j < len(cells) and cells[j] and not _is_number(cells[j]):
-                    self.warnings.append(f"指标“{cells[0]}”的分值/得分无法与表头对齐，未读入")
-                    cells = cells[:max(j, 0)]
-                    break
-        return cells
+            # No row breaks in the text: a row ends at 得分, the row's cells
+            # complete and its last two numbers, unless a reason follows.
+            if (full and len(cells) >= full and _is_number(cells[-1]) and _is_number(cells[-2])):
+                nxt = self.peek()
+                if (nxt is not _BREAK and nxt and full < rest and _REASONISH.search(nxt)
+                        and not _is_number(nxt)):
+                    cells.append(nxt)
+                    self.i += 1
+                break
+        out: list = [None] * rest
+        if not cells:
+            return []
+        out[0] = cells[0]
+        rest_cells = cells[1:]
+        if w is None or w + 1 >= name + rest or w <= name:
+            out[1:1 + len(rest_cells)] = rest_cells[:rest - 1]
+            return out
+        wi = w - name  # index of 分值 in out; 得分 follows it
+        has_reason = wi + 2 < rest
+        if has_reason and rest_cells and not _is_number(rest_cells[-1]) and (
+                len(rest_cells) > wi + 1 or _REASONISH.search(rest_cells[-1])):
+            out[wi + 2] = rest_cells.pop()
+        if len(rest_cells) >= 2 and _is_number(rest_cells[-1]) and _is_number(rest_cells[-2]):
+            out[wi], out[wi + 1] = rest_cells[-2], rest_cells[-1]
+            middle = rest_cells[:-2]
+        else:
+            if any(_is_number(x) for x in rest_cells[-2:]):
+                self.warnings.append(f"指标“{cells[0]}”的分值/得分无法与表头对齐，未读入")
+            middle = [x for x in rest_cells if not _is_number(x)] if len(rest_cells) > wi - 1 \
+                else rest_cells
+            middle = middle[:wi - 1]
+        slots = wi - 1  # columns between the name and 分值
+        if len(middle) >= slots:
+            out[1:wi] = middle[:slots]
+        elif middle:
+            out[1:len(middle)] = middle[:-1]
+            out[wi - 1] = middle[-1]
+        return out
 
     def run(self) -> list[list]:
         while not self.at_end():
@@ -380,6 +451,9 @@ class _Rows:
                 in_form = self.mode in ("ind", "tail") and t not in LABELS["project"]
                 self.mode = "tail" if in_form else "head"
                 self.label_row()
+                continue
+            if not (c or "").strip() and self.mode in ("budget", "goal"):
+                self.i += 1  # an empty cell between rows of the block
                 continue
             if self.mode == "budget":
                 if _is_line_label(c):
@@ -438,16 +512,16 @@ def docx_grids(name: str, data: bytes) -> list[Grid]:
     grids = []
     for k, table in enumerate(document.tables):
         cells, merged = [], {}
+        origin: dict = {}  # cell element → (row, col) where it starts (merges repeat it)
         for r, row in enumerate(table.rows):
-            seen: dict[int, int] = {}
             out = []
             for c, cell in enumerate(row.cells):
-                key = id(cell._tc)
-                if key in seen:
-                    merged[(r, c)] = (r, seen[key])
+                tc = cell._tc
+                if tc in origin:
+                    merged[(r, c)] = origin[tc]
                     out.append(None)
                     continue
-                seen[key] = c
+                origin[tc] = (r, c)
                 out.append(_cell_text(cell.text))
             cells.append(out)
         grids.append(Grid(name, f"表{k + 1}", cells, merged))
