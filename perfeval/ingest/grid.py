@@ -113,7 +113,7 @@ def _stream(text: str) -> tuple[list, bool]:
     nonblank = [ln for ln in lines if ln.strip()]
     piped = sum("|" in ln for ln in nonblank)
     out: list = []
-    if nonblank and piped >= max(5, len(nonblank) // 5):
+    if nonblank and piped >= max(3, len(nonblank) // 5):
         lines = _join_continued(lines)
         for ln in lines:
             if "|" not in ln:
@@ -159,8 +159,9 @@ def _join_continued(lines: list[str]) -> list[str]:
     out: list[str] = []
     for ln in lines:
         prev = out[-1] if out else None
+        first = ln.split("|")[0]
         if (prev is not None and "|" in ln and prev.strip() and not prev.rstrip().endswith("|")
-                and ("|" in prev or len(prev.strip()) <= 12)):
+                and ("|" in prev or _n(prev.strip() + first.strip()) in _KNOWN)):
             out[-1] = prev.rstrip() + ln.lstrip()
         else:
             out.append(ln)
@@ -337,8 +338,11 @@ class _Rows:
         word = self.peek()
         self.i += 1
         w = self.ind["weight"] if self.ind["weight"] is not None else self.width - 1
-        cells = self.take(self.width - w, lambda c: _is_block(c))
-        self.rows.append([word, *([None] * (w - 1)), *cells])
+        cells = self.take(self.width - 1, lambda c: _is_block(c))
+        if len(cells) > self.width - w:  # every cell kept: the figures sit in their columns
+            self.rows.append([word, *cells])
+        else:  # the word spanned the columns before 分值
+            self.rows.append([word, *([None] * (w - 1)), *cells])
         self.mode = "tail"
 
     def ind_row(self) -> None:
