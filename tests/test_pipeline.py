@@ -136,3 +136,34 @@ def test_xls_copies_read_like_the_workbooks(build):
     assert b.ok
     got = [(i.name, i.weight, i.score) for _, i in b.evaluations[0].indicators]
     assert got == [(i.name, i.weight, i.score) for _, i in a.evaluations[0].indicators]
+
+
+def test_data_page_asks_for_department_and_year_beside_the_file(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from perfeval import users
+    from perfeval.ui import auth
+
+    db = tmp_path / "page.duckdb"
+    monkeypatch.setenv("PERFEVAL_DB", str(db))
+    with Store(db) as s:
+        users.add_user(s, "王管理", "page-test-password", users.ADMIN, actor="测试")
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "pages" / "data.py"),
+                           default_timeout=60)
+    at.session_state[auth.USER_KEY] = {"name": "王管理", "role": users.ADMIN, "departments": None}
+    import time
+
+    at.session_state[auth.SEEN_KEY] = time.time()
+    at.run()
+    text = ("项目支出绩效自评表\n项目名称 | 培训项目 |\n一级指标 | 二级指标 | 三级指标 | 年度指标值 | "
+            "实际完成值 | 分值 | 得分 |\n产出指标 | 数量指标 | 培训人次 | ≥100人次 | 120人次 | 50 | 50 |\n")
+    at.file_uploader[0].set_value([("表.txt", text.encode(), "text/plain")]).run()
+    assert not at.exception
+    assert any("需要补充：部门/年度" in c.value for c in at.caption)
+    at.text_input(key="need_dept::表.txt").set_value("某县教育局").run()
+    at.number_input(key="need_year::表.txt").set_value(2022).run()
+    assert not at.exception
+    m = {x.label: x.value for x in at.metric}
+    assert m["可导入"] == "1", [df.value.to_string() for df in at.dataframe]
+    row = at.dataframe[0].value.iloc[0]
+    assert (row["部门"], row["年度"], row["项目"]) == ("某县教育局", 2022, "培训项目")
