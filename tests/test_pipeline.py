@@ -167,3 +167,11 @@ def test_data_page_asks_for_department_and_year_beside_the_file(tmp_path, monkey
     assert m["可导入"] == "1", [df.value.to_string() for df in at.dataframe]
     row = at.dataframe[0].value.iloc[0]
     assert (row["部门"], row["年度"], row["项目"]) == ("某县教育局", 2022, "培训项目")
+
+
+def test_bench_reading_throughput():
+    from perfeval.bench import bench_reading
+
+    figures = bench_reading(min_seconds=0)
+    assert figures["read_report_text_docs_per_s"] > 0
+    assert figures["read_form_workbook_docs_per_s"] > 0

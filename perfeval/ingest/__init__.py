@@ -1,9 +1,24 @@
-"""Readers for every input form, and the one import path that commits them.
+"""Readers for every input form, and the one pipeline that reads and commits them.
+
+One result type (:class:`common.FileResult`), one zip/folder expander
+(:func:`expand_upload` for uploads, :func:`iter_paths` for files and folders
+on disk; both go through ``_zip_members``), one amount parser
+(:mod:`amounts`), one reader entry (:func:`read_file`) and one writer
+(:func:`commit`, which writes one transaction and an audit row per file).
 
 ``read_file`` picks the reader by the file's kind: the flat template (.csv,
 or a workbook with the template's headers), an official self-evaluation form
-(.xlsx/.xls without them), or a narrative report (.txt/.docx/.pdf).
-``import_files`` reads everything first and then writes in ONE transaction.
+(.xlsx/.xls without them), or a document (.txt/.docx/.pdf), which is read
+as a form when a 自评表 is inside it (:mod:`documents`, :mod:`grid`) and
+as a narrative report otherwise (:mod:`report`).
+
+What a file does not state, the user supplies: ``read_file(department=,
+year=)`` fills an empty department name or a missing year (else the file
+name may give them, with a warning); an evaluation still lacking either puts
+"部门"/"年度" in ``FileResult.needs`` and an error issue “需要补充：部门/年度”,
+so the file is not committed. Reader warnings (``Evaluation.warnings`` and
+the form reader's notes) become warning issues. Only a file that is no
+self-evaluation at all is refused.
 """
 
 from __future__ import annotations

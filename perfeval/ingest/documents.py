@@ -37,23 +37,37 @@ def read_document(name: str, data: bytes, *, department: str | None = None,
                   year: int | None = None) -> tuple[list[Evaluation], list[str], str]:
     """(evaluations, reader warnings, kind 自评表/报告). Raises ReportError
     only for a file that is not a self-evaluation (or not readable at all)."""
-    from .grid import text_grid
+    from .grid import stack_grids, text_grid
     from .report import ReportError, extract_text, parse_text
 
     warnings: list[str] = []
     text = extract_text(name, data)  # refuses images, binaries, empty files
-    grids = [g for g in _own_tables(name, data) if grids_look_like_form([g])]
-    if not grids:
-        g = text_grid(name, text, warnings)
-        grids = [g] if grids_look_like_form([g]) else []
+    tables = _own_tables(name, data)
+    # The document's tables as one sheet first (head and indicators may sit in
+    # separate tables), then each table alone, then the text rebuilt as a table.
+    tries = []
+    if tables and grids_look_like_form(tables):
+        tries.append([stack_grids(tables)])
+        if len(tables) > 1:
+            tries.append([g for g in tables if grids_look_like_form([g])])
+    g = text_grid(name, text, warnings)
+    if grids_look_like_form([g]):
+        tries.append([g])
     evals: list[Evaluation] = []
-    if grids:
+    failures: list[str] = []
+    for grids in tries:
+        notes: list[str] = []
         try:
             evals = read_form_grids(name, grids, department=department, year=year,
-                                    warnings=warnings)
-        except FormError as exc:  # a table we cannot align: read the text as a report
-            warnings.append(f"表格未能按自评表读取（{exc}），已按报告读取")
-            evals = []
+                                    warnings=notes)
+        except FormError as exc:  # a table we cannot align: try the next reading
+            failures.append(f"表格未能按自评表读取（{exc}）")
+            continue
+        if evals:
+            warnings += notes
+            break
+    if tries and not evals:
+        warnings += [*failures, "已按报告读取"]
     narrative: Evaluation | None = None
     try:
         narrative = parse_text(text, source_name=Path(name).name)

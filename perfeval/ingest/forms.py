@@ -16,6 +16,18 @@ blocks by their header words, never by fixed addresses:
   | 得分 | 偏差原因, ending at the 总分/合计 row;
 - the text boxes 评价结论 / 存在问题 / 改进措施 / 上年度自评结果应用.
 
+Layout families read the same way: 一级指标 labels carrying points
+(产出指标（50分）, 效益(30分)); a two-row indicator header (年度指标值 spanning
+指标性质/指标值/度量单位 on the row below, 实际完成值/分值/得分 on the first
+row only); placeholder rows (指标2：, ……, /, an empty name) skipped and 指标1：
+numbering dropped from names; a 年度资金总额 row of zeros while the funding
+lines hold figures (the total becomes their sum, with a warning); the 总分 row
+as the reported total. The evaluated unit is the 实施单位 (or the 部门/单位名称
+/填报单位 line, also written ``填报单位：名称`` in one cell), its 主管部门 the
+parent; budget-system codes (``219001-``, ``51000021R…-``) are no part of
+names. A form that states no unit or no year is still read: department ""
+and year None, which the pipeline asks the user for.
+
 Merged cells are followed (every cell of a merge reads the top-left value);
 where the file carries no merge information (some .xls), the last non-empty
 一级/二级指标 is carried down, which reads merged cells the same way.

@@ -532,15 +532,35 @@ def docx_grids(name: str, data: bytes) -> list[Grid]:
     return grids
 
 
+def stack_grids(grids: list[Grid]) -> Grid:
+    """A document's tables one below another, as one sheet (a Word form often
+    puts its head, funds and indicators in separate tables)."""
+    cells: list[list] = []
+    merged: dict = {}
+    for g in grids:
+        top = len(cells)
+        cells += [list(r) for r in g.cells]
+        merged.update({(r + top, c): (r0 + top, c0) for (r, c), (r0, c0) in g.merged_to.items()})
+    return Grid(grids[0].file, SHEET, cells, merged)
+
+
 def pdf_grids(name: str, data: bytes) -> list[Grid]:
     """The tables pdfplumber finds, one grid per document (a form runs on
     over pages: its parts are stacked in page order)."""
     import pdfplumber
 
     rows: list[list] = []
+    headers: set[tuple] = set()
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
             for table in page.extract_tables():
-                rows += [[_cell_text(c) for c in row] for row in table]
+                for row in table:
+                    cells = [_cell_text(c) for c in row]
+                    key = tuple(_n(c) for c in cells)
+                    if "一级指标" in key:
+                        if key in headers:
+                            continue  # the indicator header repeated on a following page
+                        headers.add(key)
+                    rows.append(cells)
     return [Grid(name, SHEET, rows, {})] if rows else []
 
