@@ -253,3 +253,31 @@ def test_parse_json_shape_for_a_form_and_a_report():
                                                               ff.yunnan_public_form()])))
     assert [e["project"] for e in many["evaluations"]] == [
         "委托业务项目", "2020年第一批公路安全生命防护工程"]
+
+
+def test_docx_report_with_head_and_form_in_separate_tables():
+    """A Word report: narrative paragraphs, a head table (项目名称/单位) and
+    the form's table apart; the form is read whole, the narrative keeps its problems."""
+    cells, merges = _grid_of(ff.guichi_form())
+    head = 4  # title, year, 项目名称, 主管部门/实施单位
+    document = docx.Document()
+    document.add_paragraph("2022年度池州市贵池区棠溪镇人民政府部门整体支出绩效自评报告")
+    document.add_paragraph("一、存在的问题")
+    document.add_paragraph("部分委托业务报告提交时间偏晚。")
+    for lo, hi in ((0, head), (head, len(cells))):
+        part = cells[lo:hi]
+        table = document.add_table(rows=len(part), cols=len(part[0]))
+        for r, row in enumerate(part):
+            for c, v in enumerate(row):
+                if v:
+                    table.cell(r, c).text = v
+        for m in merges:
+            if lo <= m.min_row - 1 < hi:
+                table.cell(m.min_row - 1 - lo, m.min_col - 1).merge(
+                    table.cell(m.max_row - 1 - lo, m.max_col - 1))
+    buf = io.BytesIO()
+    document.save(buf)
+    result = read_file("报告.docx", buf.getvalue())
+    assert result.ok and result.kind == "自评表", [str(i) for i in result.issues]
+    _check(result, GUICHI)
+    assert result.evaluations[0].problems == ["部分委托业务报告提交时间偏晚。"]
