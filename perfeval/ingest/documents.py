@@ -12,10 +12,14 @@ Without a form the report reader reads the text.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..model import Evaluation, PerfevalError, sha256_bytes
 from .forms import FormError, Grid, grids_look_like_form, read_form_grids
+
+
+_IND_HEADER = re.compile(r"一\s*级\s*指\s*标")
 
 
 def _own_tables(name: str, data: bytes) -> list[Grid]:
@@ -50,9 +54,12 @@ def read_document(name: str, data: bytes, *, department: str | None = None,
         tries.append([stack_grids(tables)])
         if len(tables) > 1:
             tries.append([g for g in tables if grids_look_like_form([g])])
-    g = text_grid(name, text, warnings)
-    if grids_look_like_form([g]):
-        tries.append([g])
+    # A form's text names 一级指标 (perhaps wrapped or letter-spaced); prose need not
+    # be rebuilt as a table.
+    if _IND_HEADER.search(text):
+        g = text_grid(name, text, warnings)
+        if grids_look_like_form([g]):
+            tries.append([g])
     evals: list[Evaluation] = []
     failures: list[str] = []
     for grids in tries:
