@@ -18,7 +18,6 @@ from pathlib import Path
 from ..model import Evaluation, PerfevalError, sha256_bytes
 from .forms import FormError, Grid, grids_look_like_form, read_form_grids
 
-
 _IND_HEADER = re.compile(r"一\s*级\s*指\s*标")
 
 
