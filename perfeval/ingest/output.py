@@ -72,7 +72,11 @@ def result_json(result: FileResult) -> dict:
                     "row": i.row, "column": i.column} for i in result.issues],
     }
     if len(evals) == 1:
-        return {**head, **evaluation_json(evals[0])}
+        body = evaluation_json(evals[0])
+        # the form reader's notes are the file's warnings too
+        body["warnings"] = list(dict.fromkeys([*body["warnings"],
+                                               *(i.message for i in result.warnings)]))
+        return {**head, **body}
     return {**head, "evaluations": [evaluation_json(e) for e in evals]}
 
 
