@@ -65,12 +65,21 @@ if users.can_import(user):
     dept_hint = st.text_input("自评表未填写单位名称时使用的部门名称（可留空）", key="data_dept")
     if files:
         uploads = [(f.name, f.getvalue()) for f in files]
+        # 部门/年度 typed beside a file whose content does not state them (FileResult.needs).
+        fields = {}
+        for key, value in st.session_state.items():
+            if isinstance(key, str) and key.startswith(("need_dept::", "need_year::")) and value:
+                kind, name = key.split("::", 1)
+                dept, year = fields.get(name, (None, None))
+                fields[name] = ((str(value).strip() or None, year) if kind == "need_dept"
+                                else (dept, int(value)))
         token = hashlib.sha256(repr([(n, hashlib.sha256(d).hexdigest()) for n, d in uploads]
-                                    + [dept_hint]).encode()).hexdigest()
+                                    + [dept_hint, sorted(fields.items())]).encode()).hexdigest()
         dry = st.session_state.get(DRY_RUN_KEY)
         if not dry or dry["token"] != token:
             with st.spinner("正在试运行（只读取，不写入）…"):
-                results = read_uploads(uploads, department=dept_hint.strip() or None)
+                results = read_uploads(uploads, department=dept_hint.strip() or None,
+                                       fields=fields)
                 users.refuse_unpermitted(user, results)
             dry = {"token": token, "results": results, "done": None}
             st.session_state[DRY_RUN_KEY] = dry
@@ -91,6 +100,15 @@ if users.can_import(user):
                     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
                 if r.issues:
                     st.dataframe(_issues_table(r), hide_index=True, width="stretch")
+                # A field stays on screen once filled (a widget not drawn loses its value).
+                dept_key, year_key = f"need_dept::{r.name}", f"need_year::{r.name}"
+                if r.needs:
+                    st.caption("需要补充：" + "/".join(r.needs) + "（填写后自动重新试运行）")
+                if "部门" in r.needs or st.session_state.get(dept_key):
+                    st.text_input("部门（单位）名称", key=dept_key)
+                if "年度" in r.needs or st.session_state.get(year_key):
+                    st.number_input("年度", min_value=2000, max_value=2100, value=None,
+                                    step=1, key=year_key)
                 if not r.ok:
                     st.caption("此文件有错误，不会写入任何内容。")
         if dry.get("done"):

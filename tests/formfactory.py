@@ -428,3 +428,91 @@ def stack_forms(parts: list[bytes], *, gap: int = 2, drop_title_rows: dict | Non
                                 end_row=top + m.max_row - skip, end_column=m.max_col)
         top += ws.max_row - skip + gap
     return save(wb)
+
+
+# --------------------------------------------------------------------------
+# Published tables as workbooks: 池州市贵池区棠溪镇 2022 (Anhui: a 年度资金总额
+# row of zeros, 一级指标 carrying points, 指标1： prefixes, a 总分 row) and a
+# Yunnan 公开表 (two-row 年度指标值 header, amounts in 元)
+# --------------------------------------------------------------------------
+
+GUICHI_INDICATORS: list[Row] = [
+    ("产出指标（50分）", "数量指标", "指标1：基建工程委托业务项目数量", "≥50个", "50", 8, 8, None),
+    ("产出指标（50分）", "数量指标", "指标2：", None, None, None, None, None),
+    ("产出指标（50分）", "质量指标", "指标1：委托业务报告合格率", "≥100百分比", "100", 8, 8, None),
+    ("产出指标（50分）", "质量指标", "指标2：经费支出合规性", "严格执行相关制度规定", "达成预期指标", 8,
+     8, None),
+    ("产出指标（50分）", "时效指标", "指标1：提交报告及时性", "在项目计划完成时间内完成",
+     "达成预期指标", 8, 8, None),
+    ("产出指标（50分）", "成本指标", "指标1：项目总成本", "≤90万元", "90", 8, 8, None),
+    ("产出指标（50分）", "成本指标", "指标2：单项业务成本", "符合相关规定", "达成预期指标", 10, 10,
+     None),
+    ("产出指标（50分）", "成本指标", "……", None, None, None, None, None),
+    ("效益(30分)", "社会效益指标", "对维护基建市场公平的影响程度", "效果明显", "达成预期指标", 10, 10,
+     None),
+    ("效益(30分)", "生态效益指标", "对控制基建项目成本影响程度", "效果明显", "达成预期指标", 10, 10,
+     None),
+    ("效益(30分)", "可持续影响指标", "对推动基建项目“四项制度”健全和落实的持续性影响", "效果明显",
+     "达成预期指标", 10, 10, None),
+    ("效益(30分)", "经济效益指标", "/", "/", "/", None, None, None),
+    ("满意度指标（10分）", "满意度指标", "公众满意度", "≥90%", "95%", 10, 10, None),
+]
+
+GUICHI_BUDGET = [
+    ("年度资金总额：", 0, 0, 0, 10, 0, 0),
+    ("其中：本年财政拨款", 90, 89.974, 89.974, None, None, None),
+    ("上年结转资金", None, None, None, None, None, None),
+    ("其他资金", None, None, None, None, None, None),
+]
+
+
+def guichi_form(path: Path | None = None, *, merge: bool = True) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "委托业务项目"
+    central_sheet(ws, project="委托业务项目", year=2022, authority="219-池州市贵池区棠溪镇人民政府",
+                  unit="219001-池州市贵池区棠溪镇人民政府", budget=GUICHI_BUDGET,
+                  goal=("本项目共申请预算资金90万元。", "本项目共完成预算资金89.97万元。"),
+                  indicators=GUICHI_INDICATORS, total=(100, 98), merge=merge,
+                  year_text="(2022年度)")
+    return save(wb, path)
+
+
+def yunnan_public_form(path: Path | None = None, *, merge: bool = True) -> bytes:
+    """牟定县公路管理段 2020 (figures of yunnan_form) as a 公开表: amounts in 元 and
+    a two-row indicator header."""
+    rows = [r for r in [
+        ("产出指标", "数量指标", "处治里程", "≥", 8, "公里", 8, 20, 20, None),
+        ("产出指标", "数量指标", "波型护栏", "≥", 1800, "米", 1820, 10, 10, None),
+        ("产出指标", "质量指标", "交工验收合格率", "=", 100, "%", 100, 10, 10, None),
+        ("产出指标", "时效指标", "完工时间", "定性", "2020年6月底前", None, "2020年6月20日",
+         10, 10, None),
+        ("产出指标", "成本指标", "每公里造价", "≤", 7, "万元", 6.83, 10, 10, None),
+        ("效益指标", "社会效益指标", "交通事故发生数", "=", 0, "起", 0, 15, 15, None),
+        ("满意度指标", "服务对象满意度指标", "沿线群众满意度", "≥", 90, "%", 95, 15, 14,
+         "个别路段施工期间通行不便"),
+    ]]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "公开09表"
+    w = SheetWriter(ws)
+    w.row(M("项目支出绩效自评表", span=11))
+    w.row(M("公开09表", span=8), M("单位：元", span=3))
+    w.row(M("（2020年度）", span=11))
+    w.row("项目名称", M("2020年第一批公路安全生命防护工程", span=10))
+    w.row("主管部门", M("牟定县交通运输局", span=4), M("实施单位", span=2),
+          M("牟定县公路管理段", span=4))
+    w.row(M("项目资金", down=3), None, "年初预算数", "全年预算数", "全年执行数", "分值", "执行率",
+          "得分", M(None, span=3))
+    w.row("年度资金总额", 560000, 560000, 546000, 10, "97.50%", 9.75)
+    w.row("其中：财政拨款", 560000, 560000, 546000, "—", "97.50%", "—")
+    w.row(M("绩效指标", down=len(rows) + 2), M("一级指标", down=2), M("二级指标", down=2),
+          M("三级指标", down=2), M("年度指标值", span=3), M("实际完成值", down=2),
+          M("分值", down=2), M("得分", down=2), M("偏差原因分析及改进措施", down=2))
+    w.row("指标性质", "指标值", "度量单位")
+    _indicator_rows(w, rows, merge=merge, width=11)
+    w.row(M("总分", span=8), 100, 98.75, None)
+    if not merge:  # merges lost: every covered cell empty, as an .xls copy shows them
+        for m in list(ws.merged_cells.ranges):
+            ws.unmerge_cells(str(m))
+    return save(wb, path)

@@ -13,20 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import perfeval.ingest as ingest
 from perfeval.cli import build_parser
 from perfeval.formwriter import export_store_forms, write_form
-from perfeval.ingest import forms
+from perfeval.ingest import commit, forms, iter_paths, read_paths
 from perfeval.ingest.forms import (
     FormError,
-    expand_inputs,
-    import_paths,
     is_placeholder,
     looks_like_form,
     parse_amount,
     read_form_workbook,
-    read_forms,
 )
-from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator
+from perfeval.model import BudgetLine, Department, Evaluation, Goal, Indicator, PerfevalError
 from perfeval.store import Store
 from tests import formfactory as ff
 from tests.conftest import small_evaluation
@@ -95,7 +93,9 @@ def test_ezhou_budget_rate_indicator_rescored_to_16_7():
 
 def test_hubei_form_amounts_in_yuan_and_typed_percentages():
     [ev] = read(ff.hubei_form())
-    assert ev.key == ("咸安区农业农村局", 2022, "项目", "高标准农田建设项目")
+    # The evaluated unit is the 实施单位; its 主管部门 is kept as the parent.
+    assert ev.key == ("咸安区农业技术推广中心", 2022, "项目", "高标准农田建设项目")
+    assert ev.department.parent == "咸安区农业农村局"
     assert ev.self_score == 96.5
     by_line = {b.line: (b.initial, b.budget, b.executed) for b in ev.budget}
     # 1500000 (number), "1,600,000.00", "200000元", "16万元": all 万元 now; "—" line absent.
@@ -116,7 +116,9 @@ def test_hubei_form_amounts_in_yuan_and_typed_percentages():
 
 def test_qingshen_sichuan_form_as_published():
     [ev] = read(ff.qingshen_form())
-    assert ev.key == ("青神县发展和改革局本级", 2023, "项目", "51000021R000000019951-工资性支出")
+    # The budget system's project code is no part of the name.
+    assert ev.key == ("青神县发展和改革局", 2023, "项目", "工资性支出")
+    assert ev.department.parent == "青神县发展和改革局本级"
     assert ev.self_score is None  # 合计 row: 100 | (blank)
     total = ev.budget_line("total")
     assert (total.initial, total.budget, total.executed, total.weight, total.score) == (
@@ -136,7 +138,8 @@ def test_qingshen_sichuan_form_as_published():
 
 def test_yunnan_form_combines_nature_value_and_unit():
     [ev] = read(ff.yunnan_form())
-    assert ev.key == ("牟定县交通运输局", 2020, "项目", "2020年第一批公路安全生命防护工程")
+    assert ev.key == ("牟定县公路管理段", 2020, "项目", "2020年第一批公路安全生命防护工程")
+    assert ev.department.parent == "牟定县交通运输局"
     assert ev.self_score == 99.75
     total = ev.budget_line("total")
     assert (total.budget, total.executed, total.weight, total.score) == (56, 54.6, 10, 9.75)
@@ -245,7 +248,7 @@ def test_looks_like_form(tmp_path):
 
     write_template(tmp_path / "模板.xlsx")  # our flat template: header words in one row
     assert not looks_like_form(tmp_path / "模板.xlsx")
-    with pytest.raises(FormError, match="未找到“项目名称”或“部门（单位）名称”"):
+    with pytest.raises(FormError, match="不是可识别的绩效自评表"):
         read_form_workbook(tmp_path / "模板.xlsx")
 
 
@@ -281,18 +284,34 @@ def test_unreadable_score_names_the_cell():
         read(ff.save(wb), department=EZHOU_DEPT)
 
 
-def test_missing_department_project_and_year():
-    with pytest.raises(FormError, match="未填写“主管部门”或“实施单位”"):
-        read(ff.ezhou_form())
+def test_missing_department_project_and_year_are_asked_for_not_refused():
+    """A form that states no unit or no year is read for everything it holds;
+    the pipeline says what the user must supply, and takes it."""
+    [ev] = read(ff.ezhou_form())  # 主管部门 and 实施单位 both empty
+    assert ev.department.name == "" and ev.year == 2021 and len(ev.indicators) == 9
+    result = ingest.read_file("form.xlsx", ff.ezhou_form())
+    assert result.needs == ["部门"] and not result.ok
+    assert any("需要补充：部门" in i.message for i in result.errors)
+    assert ingest.read_file("form.xlsx", ff.ezhou_form(), department=EZHOU_DEPT).ok
+    # The file name may state the unit: used, with a warning to check it.
+    named = ingest.read_file("鄂州市行政审批局2021年项目支出绩效自评表.xlsx", ff.ezhou_form())
+    assert named.ok and named.evaluations[0].department.name == EZHOU_DEPT
+    assert any("按文件名" in w.message for w in named.warnings)
+
     wb = openpyxl.load_workbook(io.BytesIO(ff.ezhou_form()))
     wb.active["B3"] = None
-    with pytest.raises(FormError, match=r"A3：“项目名称”后未填写项目名称"):
-        read(ff.save(wb), department=EZHOU_DEPT)
+    notes: list[str] = []
+    [ev] = read(ff.save(wb), department=EZHOU_DEPT, warnings=notes)
+    assert ev.project == "" and any("A3：“项目名称”后未填写项目名称" in n for n in notes)
+
     wb = openpyxl.load_workbook(io.BytesIO(ff.ezhou_form()))
     wb.active["A2"] = "（年度）"
-    with pytest.raises(FormError, match="未找到年度"):
-        read(ff.save(wb), department=EZHOU_DEPT)
-    assert read(ff.save(wb), department=EZHOU_DEPT, year=2021)[0].year == 2021
+    [ev] = read(ff.save(wb), department=EZHOU_DEPT)
+    assert ev.year is None
+    result = ingest.read_file("form.xlsx", ff.save(wb), department=EZHOU_DEPT)
+    assert result.needs == ["年度"] and "需要补充：年度" in str(result.errors[0])
+    result = ingest.read_file("form.xlsx", ff.save(wb), department=EZHOU_DEPT, year=2021)
+    assert result.ok and result.evaluations[0].year == 2021
 
 
 def test_corrupt_file():
@@ -326,24 +345,25 @@ def forms_folder(tmp_path) -> Path:
 def test_fifty_forms_all_or_nothing(forms_folder, tmp_path):
     store = Store(tmp_path / "t.duckdb")
     before = store.counts()
-    results = import_paths(store, [forms_folder])
+    results = read_paths([forms_folder])
     assert len(results) == 50
     [bad] = [r for r in results if r.errors]
-    assert bad.name.endswith("项目99.xlsx") and "D6" in bad.errors[0]
+    assert bad.name.endswith("项目99.xlsx") and "D6" in bad.errors[0].message
     assert sum(len(r.evaluations) for r in results) == 49
-    assert store.counts() == before  # one bad file stops everything
-    assert all(r.written == 0 for r in results)
+    with pytest.raises(PerfevalError, match="未写入任何数据"):
+        commit(store, results)
+    assert store.counts()["evaluations"] == before["evaluations"]  # one bad file stops all
+    refused = store.query_df("SELECT file_name FROM audit_log WHERE result = '拒绝'")
+    assert list(refused["file_name"]) == [bad.name]  # …and the refusal is audited
 
-    dry = import_paths(store, [forms_folder], skip_bad=True, dry_run=True)
-    assert store.counts() == before and sum(len(r.evaluations) for r in dry) == 49
-
-    results = import_paths(store, [forms_folder], skip_bad=True)
+    written = commit(store, results, skip_bad=True)
     after = store.counts()
+    assert len(written) == 49
     assert after["evaluations"] == before["evaluations"] + 49
     assert after["indicators"] == before["indicators"] + 49 * 2
     assert after["budget_lines"] == before["budget_lines"] + 49 * 2
-    assert sum(r.written for r in results) == 49 and bad.name in {r.name for r in results
-                                                                   if not r.written}
+    ok_rows = store.query_df("SELECT count(*) AS n FROM audit_log WHERE result = '成功'")
+    assert int(ok_rows["n"][0]) == 49  # every written evaluation has its audit row
     df = store.query_df("SELECT project, self_score, year FROM cur_evaluations "
                         "WHERE department = ? ORDER BY project", [EZHOU_DEPT])
     assert len(df) == 49 and set(df["self_score"]) == {99} and set(df["year"]) == {2021}
@@ -363,12 +383,14 @@ def test_zip_of_forms_with_gbk_names(forms_folder, tmp_path):
     # A Windows zip tool: GBK name bytes without the UTF-8 flag (same length).
     gbk = "窗口项目.xlsx".encode("gbk")
     archive.write_bytes(archive.read_bytes().replace(b"AAAAAAAA.xlsx", gbk))
-    items = expand_inputs([archive])
-    names = [n for n, _ in items]
-    assert "forms.zip/窗口项目.xlsx" in names and "forms.zip/etc/逃逸.xlsx" in names
+    items = list(iter_paths([archive]))
+    names = [i[0] for i in items if isinstance(i, tuple)]
+    assert "forms.zip/窗口项目.xlsx" in names
+    refused = [i for i in items if not isinstance(i, tuple)]
+    assert [r.name for r in refused] == ["forms.zip/../../etc/逃逸.xlsx"]  # never climbs out
     assert not any("__MACOSX" in n or "~$" in n for n in names)
-    results = read_forms([archive])
-    assert len(results) == 52 and sum(1 for r in results if r.errors) == 1
+    results = read_paths([archive])
+    assert len(results) == 52 and sum(1 for r in results if r.errors) == 2
 
 
 def test_zip_limits(tmp_path, monkeypatch):
@@ -376,29 +398,27 @@ def test_zip_limits(tmp_path, monkeypatch):
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("a.xlsx", b"\0" * 50_000)
         zf.writestr("b.xlsx", b"\0" * 50_000)
-    monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 80_000)
-    with pytest.raises(FormError, match="解压后超过"):
-        expand_inputs([archive])
-    monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 10**9)
-    monkeypatch.setattr(forms, "MAX_ZIP_MEMBERS", 1)
-    with pytest.raises(FormError, match="超过上限 1"):
-        expand_inputs([archive])
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", 80_000)
+    [r] = [i for i in iter_paths([archive]) if not isinstance(i, tuple)]
+    assert "解压后超过" in r.errors[0].message
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", 10**9)
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_FILES", 1)
+    [r] = list(iter_paths([archive]))
+    assert "超过上限 1" in r.errors[0].message
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "大.xlsx").write_bytes(b"\0" * 2000)
-    monkeypatch.setattr(forms, "MAX_PLAIN_FILE_BYTES", 1000)
-    with pytest.raises(FormError, match="大.xlsx 超过"):
-        expand_inputs([tmp_path / "sub"])
-    with pytest.raises(FormError, match="找不到文件或文件夹"):
-        expand_inputs([tmp_path / "无.zip"])
-    # read_forms: a bad zip or a missing path is that input's error; the rest are read.
-    monkeypatch.setattr(forms, "MAX_ZIP_TOTAL_BYTES", 10**9)
-    monkeypatch.setattr(forms, "MAX_PLAIN_FILE_BYTES", 10**9)
+    [r] = list(iter_paths([tmp_path / "sub"], max_bytes=1000))
+    assert "大.xlsx 超过" in r.errors[0].message
+    [r] = list(iter_paths([tmp_path / "无.zip"]))
+    assert "找不到文件或文件夹" in r.errors[0].message
+    # A bad zip or a missing path is that input's error; the rest are read.
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_FILES", 500)
     ff.project_form(tmp_path / "sub" / "好.xlsx", k=5)
     (tmp_path / "sub" / "坏.zip").write_bytes(b"PK\x03\x04 not a zip")
-    results = read_forms([tmp_path / "sub", tmp_path / "无.zip"])
+    results = read_paths([tmp_path / "sub", tmp_path / "无.zip"], max_bytes=10**6)
     by_name = {r.name: r for r in results}
-    assert "损坏" in by_name["sub/坏.zip"].errors[0]
-    assert "找不到" in by_name[str(tmp_path / "无.zip")].errors[0]
+    assert "损坏" in by_name["sub/坏.zip"].errors[0].message
+    assert "找不到" in by_name[str(tmp_path / "无.zip")].errors[0].message
     assert len(by_name["sub/好.xlsx"].evaluations) == 1
 
 
@@ -406,9 +426,10 @@ def test_the_same_project_in_two_files_is_an_error_on_the_second(tmp_path):
     ff.project_form(tmp_path / "a.xlsx", k=1)
     ff.project_form(tmp_path / "b.xlsx", k=1)
     (tmp_path / "说明.txt").write_text("readme", encoding="utf-8")
-    results = read_forms([tmp_path])
-    assert [bool(r.errors) for r in results] == [False, True, False]
-    assert "与 " in results[1].errors[0] and results[2].warnings  # the .txt is skipped
+    results = read_paths([tmp_path])
+    assert [bool(r.errors) for r in results] == [False, True, True]
+    assert "已在文件" in results[1].errors[0].message
+    assert "不是" in results[2].errors[0].message  # a readme is no self-evaluation
 
 
 # --------------------------------------------------------------------------
@@ -537,7 +558,7 @@ def test_forms_stacked_in_one_sheet():
     assert [ev.key for ev in evs] == [
         (EZHOU_DEPT, 2021, "项目", "市民中心运行维护费"),
         (EZHOU_DEPT, 2021, "项目", "政务服务项目03"),  # year carried from the form above
-        ("牟定县交通运输局", 2020, "项目", "2020年第一批公路安全生命防护工程"),
+        ("牟定县公路管理段", 2020, "项目", "2020年第一批公路安全生命防护工程"),
     ]
     assert [len(ev.indicators) for ev in evs] == [9, 2, 7]
     assert evs[1].budget_line("total").budget == 103 and evs[2].self_score == 99.75

@@ -44,21 +44,21 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from ..ingest import CLI_MAX_FILE_BYTES, IDENTICAL, commit, evaluations_count, read_file
-    from ..ingest.common import FileResult, Issue
-    from ..ingest.forms import expand_inputs
+    from ..ingest import CLI_MAX_FILE_BYTES, IDENTICAL, commit, evaluations_count, read_paths
 
     inputs = [Path(p) for p in args.files]
     missing = [str(p) for p in inputs if not p.exists()]
     if missing:
         raise PerfevalError(f"找不到文件：{'、'.join(missing)}")
-    refused = []  # a damaged zip is this file's error; the other files are read
-    inputs_read = expand_inputs(inputs, on_error=lambda name, msg: refused.append(
-        FileResult(name=name, issues=[Issue(name, msg)])))
-    results = refused + [read_file(name, data, department=args.dept, max_bytes=CLI_MAX_FILE_BYTES)
-                         for name, data in inputs_read]
+    results = read_paths(inputs, department=args.dept, year=args.year,
+                         max_bytes=CLI_MAX_FILE_BYTES)
     if not results:
         raise PerfevalError("没有找到可导入的文件。")
+    # A path that could not even be read (missing, too large, a bad zip) stops
+    # the command before anything is shown, unless --skip-bad.
+    unread = [r for r in results if r.checksum is None and not r.ok]
+    if unread and not args.skip_bad:
+        raise PerfevalError(unread[0].errors[0].message)
     for r in results:
         status = "可导入" if r.ok else "有错误"
         print(f"{r.name}：{status}，{evaluations_count(r)} 份评价")
@@ -150,7 +150,8 @@ def register(sub, common) -> None:
     s.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     s.add_argument("--skip-bad", action="store_true", help="跳过有错误的文件，导入其余文件")
     s.add_argument("--user", help="记录为导入人")
-    s.add_argument("--dept", help="自评表未填写主管部门/实施单位时使用的部门名称")
+    s.add_argument("--dept", help="文件未写明部门（实施单位/单位名称）时使用的部门名称")
+    s.add_argument("--year", type=int, help="文件未写明年度时使用的年度")
     s.set_defaults(func=cmd_import)
 
     s = sub.add_parser("history", parents=[common], help="列出评价的各个版本 / list revisions")

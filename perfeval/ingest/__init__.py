@@ -1,9 +1,24 @@
-"""Readers for every input form, and the one import path that commits them.
+"""Readers for every input form, and the one pipeline that reads and commits them.
+
+One result type (:class:`common.FileResult`), one zip/folder expander
+(:func:`expand_upload` for uploads, :func:`iter_paths` for files and folders
+on disk; both go through ``_zip_members``), one amount parser
+(:mod:`amounts`), one reader entry (:func:`read_file`) and one writer
+(:func:`commit`, which writes one transaction and an audit row per file).
 
 ``read_file`` picks the reader by the file's kind: the flat template (.csv,
 or a workbook with the template's headers), an official self-evaluation form
-(.xlsx/.xls without them), or a narrative report (.txt/.docx/.pdf).
-``import_files`` reads everything first and then writes in ONE transaction.
+(.xlsx/.xls without them), or a document (.txt/.docx/.pdf), which is read
+as a form when a 自评表 is inside it (:mod:`documents`, :mod:`grid`) and
+as a narrative report otherwise (:mod:`report`).
+
+What a file does not state, the user supplies: ``read_file(department=,
+year=)`` fills an empty department name or a missing year (else the file
+name may give them, with a warning); an evaluation still lacking either puts
+"部门"/"年度" in ``FileResult.needs`` and an error issue “需要补充：部门/年度”,
+so the file is not committed. Reader warnings (``Evaluation.warnings`` and
+the form reader's notes) become warning issues. Only a file that is no
+self-evaluation at all is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +30,17 @@ from pathlib import Path, PurePosixPath
 
 from ..model import PerfevalError, sha256_bytes
 from . import limits
-from .common import ERROR, WARNING, FileResult, Issue
+from .common import (
+    ERROR,
+    NEED_DEPARTMENT,
+    NEED_YEAR,
+    WARNING,
+    FileResult,
+    Issue,
+    department_from_filename,
+    needs_of,
+    year_from_filename,
+)
 
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm", ".xls"}
 REPORT_SUFFIXES = {".txt", ".docx", ".pdf"}
@@ -36,10 +61,16 @@ _CHUNK = 2**20
 
 
 def read_file(name: str, data: bytes, *, is_demo: bool = False,
-              department: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> FileResult:
+              department: str | None = None, year: int | None = None,
+              max_bytes: int = MAX_FILE_BYTES) -> FileResult:
     """Read one file into evaluations (nothing is written). Never raises for
-    bad content: problems come back as issues of the result. ``department``
-    names the unit where an official form leaves 主管部门 and 实施单位 empty."""
+    bad content: problems come back as issues of the result.
+
+    ``department`` and ``year`` are what the user supplies for a file that
+    does not state them (``perfeval import --dept --year``, the fields beside
+    a file on 数据管理); what the file states wins. An evaluation still
+    lacking either puts it in ``needs`` and an error issue (“需要补充：部门/年度”),
+    so it is not committed. Reader warnings become warning issues."""
     suffix = Path(name).suffix.lower()
     try:
         if suffix not in SUFFIXES:
@@ -49,11 +80,53 @@ def read_file(name: str, data: bytes, *, is_demo: bool = False,
         check_size(name, data, max_bytes)
         limits.check(name, data)  # rows, cells, pages: bounded before any parser runs
         result = limits.guarded(name, lambda: _read_checked(
-            name, data, suffix, is_demo=is_demo, department=department))
+            name, data, suffix, is_demo=is_demo, department=department, year=year))
     except PerfevalError as exc:
         result = FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
+    except Exception as exc:  # a parser's own failure on damaged bytes: still one Chinese line
+        result = FileResult(name=name, issues=[Issue(
+            name, f"文件 {name} 无法读取（{type(exc).__name__}），请确认文件未损坏。",
+            severity=ERROR)])
     result.checksum = sha256_bytes(data)
+    if result.evaluations:
+        _complete(result, department=department, year=year)
     return result
+
+
+def _complete(result: FileResult, *, department: str | None, year: int | None) -> None:
+    """Fill what the file left empty (the user's fields, else the file name),
+    turn reader warnings into issues and say what is still needed."""
+    from .report import department_of
+
+    name = result.name
+    for ev in result.evaluations:
+        if not ev.department.name:
+            guess = department or department_from_filename(name)
+            if guess:
+                ev.department.name = guess
+                if not department:
+                    ev.warnings.append(f"文件中未写明部门（单位），按文件名取为“{guess}”，请核对")
+        if ev.year is None:
+            guess = year or year_from_filename(name)
+            if guess:
+                ev.year = guess
+                if not year:
+                    ev.warnings.append(f"文件中未写明年度，按文件名取为 {guess} 年，请核对")
+        if ev.department.name and not (ev.department.region or ev.department.kind):
+            derived = department_of(ev.department.name)
+            ev.department.region, ev.department.kind = derived.region, derived.kind
+        if not ev.source_name:
+            ev.source_name = Path(name).name
+        for w in ev.warnings:
+            if not any(i.message == w for i in result.issues):
+                result.issues.append(Issue(name, w, severity=WARNING))
+    result.needs = needs_of(result.evaluations)
+    if result.needs:
+        what = "/".join(result.needs)
+        flags = "、".join({NEED_DEPARTMENT: "--dept 名称", NEED_YEAR: "--year 年度"}[n]
+                         for n in result.needs)
+        result.issues.append(Issue(name, f"需要补充：{what}（文件中未写明；命令行用 {flags}，"
+                                         "或在数据管理页文件旁填写）", severity=ERROR))
 
 
 def check_size(name: str, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> None:
@@ -93,7 +166,7 @@ def _check_ooxml(name: str, data: bytes) -> None:
 
 
 def _read_checked(name: str, data: bytes, suffix: str, *, is_demo: bool,
-                  department: str | None) -> FileResult:
+                  department: str | None, year: int | None) -> FileResult:
     try:
         if suffix in TABLE_SUFFIXES:
             from .template import NotATemplate, read_template
@@ -106,13 +179,15 @@ def _read_checked(name: str, data: bytes, suffix: str, *, is_demo: bool,
                 from .forms import read_form_workbook
 
                 notes: list[str] = []
-                evals = read_form_workbook(Path(name), data, department=department,
+                evals = read_form_workbook(Path(name), data, department=department, year=year,
                                            warnings=notes)
                 return FileResult(name=name, evaluations=evals, kind="自评表",
                                   issues=[Issue(name, n, severity=WARNING) for n in notes])
-        from .report import read_report
+        from .documents import read_document
 
-        return FileResult(name=name, evaluations=[read_report(Path(name), data)], kind="报告")
+        evals, notes, kind = read_document(name, data, department=department, year=year)
+        return FileResult(name=name, evaluations=evals, kind=kind,
+                          issues=[Issue(name, n, severity=WARNING) for n in notes])
     except PerfevalError as exc:
         return FileResult(name=name, issues=[Issue(name, str(exc), severity=ERROR)])
 
@@ -151,11 +226,26 @@ def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list
         return [], [_refused(name, f"文件「{name}」已拒绝：{reason}。")]
     if Path(name).suffix.lower() != ".zip":
         return [(name, data)], []
+    return _zip_members(name, data)
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    name = info.filename
+    if not info.flag_bits & 0x800:  # no UTF-8 flag: Windows zips store GBK names
+        try:
+            name = name.encode("cp437").decode("gbk")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
+    return name
+
+
+def _zip_members(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list[FileResult]]:
+    """The members of one zip (the one expander for uploads, files and folders)."""
     if len(data) > MAX_UPLOAD_BYTES:
         return [], [_refused(name, f"压缩包 {name} 超过 {MAX_UPLOAD_BYTES // 2**20} MB，已拒绝。")]
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError):
         return [], [_refused(name, f"压缩包 {name} 已损坏，无法打开。")]
     files, refused, total = [], [], 0
     with zf:
@@ -164,15 +254,15 @@ def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list
             return [], [_refused(name, f"压缩包 {name} 含 {len(infos)} 个文件，"
                                        f"超过上限 {MAX_UPLOAD_FILES}。")]
         for info in infos:
-            member = info.filename
+            member = _member_name(info)
             label = f"{name}/{member}"
             reason = unsafe_name_reason(member, in_zip=True)
             if reason:
                 refused.append(_refused(label, f"「{label}」已拒绝：{reason}。"))
                 continue
+            if _skip_name(member):
+                continue
             base = PurePosixPath(member.replace("\\", "/")).name
-            if base.startswith(("~$", ".", "._")) or "__MACOSX" in member:
-                continue  # Office lock files, macOS resource forks
             if base.lower().endswith(".zip"):
                 refused.append(_refused(label, f"{label}：压缩包内不能再套压缩包，请解开后上传。"))
                 continue
@@ -197,10 +287,63 @@ def expand_upload(name: str, data: bytes) -> tuple[list[tuple[str, bytes]], list
     return files, refused
 
 
-def read_uploads(uploads: list[tuple[str, bytes]], *,
-                 department: str | None = None) -> list[FileResult]:
+def _skip_name(name: str) -> bool:
+    base = PurePosixPath(name.replace("\\", "/")).name
+    # Office lock files, macOS resource forks, hidden files.
+    return base.startswith(("~$", ".", "._")) or "__MACOSX" in name
+
+
+def iter_paths(paths, *, max_bytes: int = CLI_MAX_FILE_BYTES):
+    """Files named, files under folders (recursively) and members of zips, in a
+    stable order, one at a time: ``(name, bytes)``, or a FileResult refusing
+    a path (missing, unreadable, too large, a bad zip)."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            items = [(str(f.relative_to(p.parent)), f) for f in sorted(p.rglob("*"))
+                     if f.is_file() and not _skip_name(str(f.relative_to(p)))]
+        elif p.exists():
+            items = [(p.name, p)]
+        else:
+            yield _refused(str(p), f"找不到文件或文件夹：{p}")
+            continue
+        for label, f in items:
+            try:
+                if f.stat().st_size > max_bytes:
+                    yield _refused(label, f"文件 {label} 超过 {max_bytes // 2**20} MB，已拒绝。")
+                    continue
+                body = f.read_bytes()
+            except OSError as exc:
+                yield _refused(label, f"无法读取文件 {label}：{exc.strerror or exc}")
+                continue
+            if f.suffix.lower() == ".zip":
+                members, refused = _zip_members(label, body)
+                yield from refused
+                yield from members
+            else:
+                yield label, body
+
+
+def read_paths(paths, *, department: str | None = None, year: int | None = None,
+               max_bytes: int = CLI_MAX_FILE_BYTES) -> list[FileResult]:
+    """Dry run of files, folders and zips on disk (the command line): one
+    result per file, refusals included, duplicates flagged; nothing written."""
+    out = []
+    for item in iter_paths(paths, max_bytes=max_bytes):
+        if isinstance(item, FileResult):
+            out.append(item)
+        else:
+            out.append(read_file(item[0], item[1], department=department, year=year,
+                                 max_bytes=max_bytes))
+    _flag_duplicates(out)
+    return out
+
+
+def read_uploads(uploads: list[tuple[str, bytes]], *, department: str | None = None,
+                 year: int | None = None,
+                 fields: dict[str, tuple[str | None, int | None]] | None = None) -> list[FileResult]:
     """Dry run of an upload: one result per file (zips unpacked), in upload order.
-    Refused files come back as results with an error; nothing is written."""
+    Refused files come back as results with an error; nothing is written.
+    ``fields`` gives, per file name, the 部门/年度 the user filled in beside it."""
     out: list[FileResult] = []
     total = sum(len(d) for _, d in uploads)
     if len(uploads) > MAX_UPLOAD_FILES or total > MAX_UPLOAD_BYTES:
@@ -215,7 +358,8 @@ def read_uploads(uploads: list[tuple[str, bytes]], *,
             if count > MAX_UPLOAD_FILES:
                 out.append(_refused(member, f"本次上传超过 {MAX_UPLOAD_FILES} 个文件，其余未读取。"))
                 return out
-            out.append(read_file(member, body, department=department))
+            dept, yr = (fields or {}).get(member, (None, None))
+            out.append(read_file(member, body, department=dept or department, year=yr or year))
     _flag_duplicates(out)
     return out
 

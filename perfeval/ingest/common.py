@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from ..model import Evaluation
 
@@ -42,6 +45,9 @@ class FileResult:
     frames: object | None = None  # store.Frames, for the bulk table path
     kind: str = ""  # 模板 / 报告 / 自评表
     checksum: str | None = None  # SHA-256 of the file's bytes (for the audit log)
+    # Fields the user must supply before the file can be written ("部门", "年度"):
+    # an evaluation whose department name is "" or whose year is None.
+    needs: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Issue]:
@@ -64,3 +70,49 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+NEED_DEPARTMENT = "部门"
+NEED_YEAR = "年度"
+
+
+def needs_of(evaluations: list[Evaluation]) -> list[str]:
+    """Which of 部门/年度 some evaluation still lacks."""
+    out = []
+    if any(not e.department.name for e in evaluations):
+        out.append(NEED_DEPARTMENT)
+    if any(e.year is None for e in evaluations):
+        out.append(NEED_YEAR)
+    return out
+
+
+_FORM_WORDS = re.compile(
+    r"(?:部门|单位)?(?:（单位）|\(单位\))?(?:整体)?(?:项目)?(?:支出)?(?:预算)?(?:绩效)?"
+    r"(?:自评|评价)(?:表|报告|结果|总结报告)|项目支出|整体支出|部门整体|绩效自评|附件\s*\d*")
+_YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
+_UNIT_END = re.compile(r"(局|委员会|委|办公室|办事处|办|中心|院|所|站|队|馆|学校|医院|政府|街道|镇|乡"
+                       r"|联合会|妇联|团委|工会|残联|科协|部|厅|处|会|社|公司)$")
+
+
+def _stem(name: str) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name
+    return unicodedata.normalize("NFKC", base.rsplit(".", 1)[0])
+
+
+def year_from_filename(name: str) -> int | None:
+    """``2022年荣华街道绩效自评.docx`` → 2022 (one year only, else None)."""
+    years = {int(y) for y in _YEAR.findall(_stem(name)) if 2000 <= int(y) <= 2100}
+    return years.pop() if len(years) == 1 else None
+
+
+def department_from_filename(name: str) -> str | None:
+    """A unit name the file name states: the stem without years and form words,
+    kept only when it ends like a unit name (…局, …中心, …街道办事处)."""
+    t = _YEAR.sub(" ", _stem(name))
+    t = re.sub(r"年度?", " ", t)
+    t = _FORM_WORDS.sub(" ", t)
+    parts = [p for p in re.split(r"[\s_\-—、，,（）()【】\[\]]+", t) if p]
+    for p in parts:
+        if len(p) >= 3 and _UNIT_END.search(p) and re.search(r"[\u4e00-\u9fff]", p):
+            return p
+    return None

@@ -16,6 +16,18 @@ blocks by their header words, never by fixed addresses:
   | 得分 | 偏差原因, ending at the 总分/合计 row;
 - the text boxes 评价结论 / 存在问题 / 改进措施 / 上年度自评结果应用.
 
+Layout families read the same way: 一级指标 labels carrying points
+(产出指标（50分）, 效益(30分)); a two-row indicator header (年度指标值 spanning
+指标性质/指标值/度量单位 on the row below, 实际完成值/分值/得分 on the first
+row only); placeholder rows (指标2：, ……, /, an empty name) skipped and 指标1：
+numbering dropped from names; a 年度资金总额 row of zeros while the funding
+lines hold figures (the total becomes their sum, with a warning); the 总分 row
+as the reported total. The evaluated unit is the 实施单位 (or the 部门/单位名称
+/填报单位 line, also written ``填报单位：名称`` in one cell), its 主管部门 the
+parent; budget-system codes (``219001-``, ``51000021R…-``) are no part of
+names. A form that states no unit or no year is still read: department ""
+and year None, which the pipeline asks the user for.
+
 Merged cells are followed (every cell of a merge reads the top-left value);
 where the file carries no merge information (some .xls), the last non-empty
 一级/二级指标 is carried down, which reads merged cells the same way.
@@ -31,11 +43,10 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..model import (
     BudgetLine,
@@ -49,26 +60,10 @@ from ..model import (
 )
 from ..rules import YUAN_PER_WAN
 from .amounts import parse_amount, parse_number, parse_rate
-from .limits import read_member
 
 
 class FormError(PerfevalError):
     """A form that cannot be read; the message names file, sheet and cell."""
-
-
-@dataclass
-class FileResult:
-    """What one input file gave: evaluations, or errors that stop it."""
-
-    name: str
-    evaluations: list[Evaluation] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    written: int = 0  # evaluations of this file written to the store
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -76,13 +71,6 @@ DEFAULT_GOAL_NAME = "年度总体目标"
 # The model has no field for 评价结论: it is kept as unparsed text with this prefix.
 CONCLUSION = "评价结论："
 
-# Limits for zips: a forms archive from a district is a few MB; these stop a
-# zip bomb long before it fills memory.
-MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024
-MAX_ZIP_MEMBERS = 5000
-# A plain file named on the command line may be a province's template CSV
-# (1 million rows ≈ 240 MB); the template reader's own limit applies.
-MAX_PLAIN_FILE_BYTES = 512 * 1024 * 1024
 # A form is small; a sheet beyond this is data, not a form, and is cut here.
 MAX_ROWS = 2000
 MAX_COLS = 60
@@ -106,8 +94,8 @@ def _norm(text) -> str:
 
 
 _PLACEHOLDER = re.compile(
-    r"^(?:[—\-－_/／\\…\.。、·,，~～*＊]+"  # dashes, slashes, dots
-    r"|指标\s*[0-9一二三四五六七八九十]+"  # 指标1, 指标二
+    r"^(?:[—\-－_/／\\…\.。、·,，~～*＊\[\]]+"  # dashes, slashes, dots, [...]
+    r"|指标\s*[0-9一二三四五六七八九十]+\s*[:：]?"  # 指标1, 指标二, 指标2：
     r"|[一二三]级指标|指标名称|x+|X+)$"
 )
 
@@ -322,7 +310,8 @@ LABELS = {
     "project": ("项目名称",),
     "authority": ("主管部门", "主管部门名称"),
     "unit": ("实施单位", "实施单位名称"),
-    "dept": ("部门名称", "单位名称", "部门", "预算部门", "部门单位名称"),
+    "dept": ("部门名称", "单位名称", "部门", "预算部门", "部门单位名称", "填报单位", "预算单位",
+             "预算单位名称", "填报单位名称"),
     "conclusion": ("评价结论", "自评结论", "总体评价结论"),
     "problems": ("存在问题", "存在的问题", "存在问题及原因", "存在的问题和原因",
                  "存在的问题及原因"),
@@ -346,8 +335,40 @@ LINE_WORDS = (
 
 _YEAR_PAREN = re.compile(r"[（(]\s*(\d{4})\s*年度?\s*[）)]")
 _YEAR_WORD = re.compile(r"(\d{4})\s*年度")
+_YEAR_PLAIN = re.compile(r"(20\d{2})\s*年(?!\s*\d{1,2}\s*月)")  # not a date
+# 219001-池州市贵池区棠溪镇人民政府: the budget system's unit code is no part of the name.
+_UNIT_CODE = re.compile(r"^\s*[0-9A-Za-z]{3,}\s*[-－—_:：]\s*(?=[\u4e00-\u9fff])")
+
+
+def _unit_name(text: str | None) -> str | None:
+    if not text:
+        return None
+    return _UNIT_CODE.sub("", text.split("\n")[0]).strip() or None
+
+
+# 指标1：发放率 / 指标1发放率: the template's numbering is no part of the name.
+_INDICATOR_NO = re.compile(r"^\s*指标\s*[0-9一二三四五六七八九十]+\s*[:：、.．]?\s*")
+# 51000021R000000019951-工资性支出: the budget system's project code is no part of the name.
+_PROJECT_CODE = re.compile(r"^\s*[0-9A-Za-z]{10,}\s*[-－_—:：]\s*")
 _GOAL_SEP = re.compile(r"^目标\s*(\d+)\s*[:：]\s*(.*)$", re.S)
 _YUAN_UNIT = re.compile(r"[（(]\s*元\s*[）)]|单位\s*[:：]\s*元")
+_INLINE_LABEL = re.compile(r"^\s*([^:：]{1,8}?)\s*[:：]\s*(\S.{0,60})$", re.S)
+_INLINE_KEYS = ("dept", "unit", "authority", "project")
+
+
+def _inline_label(v) -> tuple[str, str] | None:
+    """A cell holding label and value at once: ``填报单位：某某局`` → (key, value)."""
+    if not isinstance(v, str):
+        return None
+    m = _INLINE_LABEL.match(unicodedata.normalize("NFKC", v))
+    if not m:
+        return None
+    label = _norm(m.group(1))
+    value = _text(m.group(2).strip())
+    key = next((k for k in _INLINE_KEYS if label in LABELS[k]), None)
+    if key is None or not value:
+        return None
+    return key, value.split("\n")[0].strip()
 
 
 def _header_map(grid: Grid, r: int, headers: dict[str, tuple[str, ...]]) -> dict[str, int]:
@@ -450,6 +471,10 @@ class _SheetReader:
                 continue
             for c in range(g.ncols):
                 t = _norm(g.raw(r, c))
+                inline = _inline_label(g.raw(r, c))
+                if inline and inline[0] not in out:
+                    out[inline[0]] = (r, c, inline[1])
+                    continue
                 if not t or t not in ALL_LABEL_TEXTS:
                     continue
                 key = next(k for k, words in LABELS.items() if t in words)
@@ -466,9 +491,9 @@ class _SheetReader:
                 out[key] = (r, c, value)
         return out
 
-    def year(self, before_row: int) -> int:
+    def year(self, before_row: int) -> int | None:
         g = self.g
-        for pattern in (_YEAR_PAREN, _YEAR_WORD):
+        for pattern in (_YEAR_PAREN, _YEAR_WORD, _YEAR_PLAIN):
             for r in range(min(before_row, g.nrows)):
                 for c in range(g.ncols):
                     v = g.raw(r, c)
@@ -476,9 +501,7 @@ class _SheetReader:
                         m = pattern.search(unicodedata.normalize("NFKC", v))
                         if m and 2000 <= int(m.group(1)) <= 2100:
                             return int(m.group(1))
-        if self.default_year:
-            return self.default_year
-        raise self.g.error(None, None, "未找到年度：标题中应写明如“（2021年度）”。")
+        return self.default_year  # None: the caller asks the user (FileResult.needs)
 
     def number(self, r: int, c: int | None, what: str, parse=parse_number) -> float | None:
         if c is None:
@@ -539,12 +562,32 @@ class _SheetReader:
             lines[line] = BudgetLine(line, budget=amounts["budget"], executed=amounts["executed"],
                                      initial=amounts["initial"], weight=weight, score=score,
                                      reason=reason)
+        self._zero_total(lines, hdr)
         for line, (r, rate) in rates.items():
             computed = lines[line].rate
             if computed is not None and abs(computed - rate) > 0.0005:
                 self.warn(r, cols.get("rate"), f"填报执行率 {rate:.2%} 与 执行数/预算数 "
                                                f"{computed:.2%} 不符")
         return list(lines.values())
+
+    def _zero_total(self, lines: dict[str, BudgetLine], hdr: int) -> None:
+        """A 年度资金总额 row of zeros while the funding lines hold the figures
+        (a common slip): the total is their sum, and the reader says so."""
+        total = lines.get("total")
+        funding = [lines[k] for k in ("fiscal", "carryover", "other") if k in lines]
+        if total is None or not funding:
+            return
+        if any(getattr(total, k) for k in ("initial", "budget", "executed")):
+            return
+        sums = {}
+        for k in ("initial", "budget", "executed"):
+            vals = [getattr(b, k) for b in funding if getattr(b, k) is not None]
+            sums[k] = sum(vals) if vals else None
+        if not any(sums.values()):
+            return
+        for k, v in sums.items():
+            setattr(total, k, v)
+        self.warn(hdr, None, "“年度资金总额”一行为 0，而资金来源各行有数：总额按资金来源各行合计读入")
 
     def goal_rows(self, hdr: int, end: int) -> list[tuple[int | None, str | None, str | None]]:
         g = self.g
@@ -579,6 +622,15 @@ class _SheetReader:
         """Indicator rows → (goal separators, indicators by goal no, self score, end row)."""
         g = self.g
         cols = _header_map(g, hdr, IND_HEADERS)
+        # Two-row header: 年度指标值 spans 指标性质/指标值/度量单位 on the next row
+        # (实际完成值/分值/得分 sit on the first row only, merged down or not).
+        if hdr + 1 < end:
+            sub = _header_map(g, hdr + 1, {k: IND_HEADERS[k] for k in ("nature", "target", "unit")})
+            below = {_norm(g.raw(hdr + 1, c)) for c in range(g.ncols)} - {""}
+            if sub and below <= {w for k in ("nature", "target", "unit", "actual", "weight",
+                                              "score") for w in IND_HEADERS[k]}:
+                cols.update(sub)
+                hdr += 1
         for need in ("l1", "name"):
             if need not in cols:
                 raise g.error(hdr, None, f"指标表头缺少“{IND_HEADERS[need][0]}”")
@@ -597,6 +649,8 @@ class _SheetReader:
         while r < end:
             texts = [_norm(g.value(r, c)) for c in range(min(weight_col, g.ncols))]
             if any(t in TOTAL_ROW_WORDS for t in texts):
+                # The 总分 row is the reported total: 得分, else (a 总分 | N row) the
+                # first number right of the word when no 得分 column holds one.
                 self_score = self.number(r, cols.get("score"), "总分")
                 r += 1
                 break
@@ -621,13 +675,20 @@ class _SheetReader:
                 if l2_raw is not None:  # an explicit placeholder clears the carry
                     last_l2 = _text(l2_raw)
             name = _text(g.value(r, cols["name"]))
-            if name is None:
+            if name is not None:
+                name = _INDICATOR_NO.sub("", name).strip() or None
+            if name is None or is_placeholder(name):
+                r += 1
+                continue
+            if re.fullmatch(r"[-+]?\d+(?:\.\d+)?%?", name):
+                # A number is no indicator name: the row is out of line; read nothing from it.
+                self.warn(r, cols["name"], f"三级指标“{name}”是数字，该行未读入")
                 r += 1
                 continue
             cells = [g.value(r, c) for c in range(first_col, g.ncols)]
             source = " | ".join("" if v is None else (_fmt_number(v) if isinstance(v, float)
                                                       else str(v)) for v in cells).rstrip(" |")
-            category = normalize_category(last_l1)
+            category = normalize_category(_norm(last_l1))
             if category is None:
                 self.warn(r, cols["l1"], f"一级指标“{last_l1 or ''}”不是产出/效益/满意度，该行未读入")
                 self.unparsed.append(source)
@@ -693,32 +754,37 @@ class _SheetReader:
         # has 项目名称 in its one header row).
         labels = {k: v for k, v in self.labels({ind_hdr, *budget_rows, *goal_rows_hdr}).items()
                   if v[0] < ind_hdr or k not in ("project", "authority", "unit", "dept")}
+        if not budget_rows and not goal_rows_hdr and not any(
+                v[0] < ind_hdr for v in labels.values()) and not any(
+                _text(g.raw(r, c)) for r in range(ind_hdr) for c in range(g.ncols)):
+            return None  # a bare header row (a flat list, our own template): no form
         starts = sorted({ind_hdr, *budget_rows, *goal_rows_hdr})
 
         def block_end(r: int) -> int:
             return next((s for s in starts if s > r), g.nrows)
 
         first_block = starts[0]
-        title = " ".join(str(g.raw(r, c)) for r in range(first_block) for c in range(g.ncols)
-                         if isinstance(g.raw(r, c), str))
+
+        def label(key: str) -> str | None:
+            return labels[key][2] if key in labels else None
+
+        # The evaluated unit is the 实施单位 (or the 部门/单位 line); its
+        # 主管部门 is kept as the parent for roll-up.
+        authority = _unit_name(label("authority"))
+        dept = (_unit_name(label("unit")) or _unit_name(label("dept")) or authority
+                or self.default_department or "")
+        parent = authority if authority and authority != dept else None
         if "project" in labels:
             scope = "项目"
-            r, c, project = labels["project"]
+            project = label("project")
             if not project:
-                raise g.error(r, c, "“项目名称”后未填写项目名称")
-            dept = next((labels[k][2] for k in ("authority", "unit", "dept")
-                         if k in labels and labels[k][2]), None) or self.default_department
-            if not dept:
-                r, c, _ = labels.get("authority") or labels.get("unit") or labels["project"]
-                raise g.error(r, c, "未填写“主管部门”或“实施单位”，也未指定部门名称")
-        elif "dept" in labels or "部门整体" in title or "整体支出" in title:
-            scope, project = "部门整体", ""
-            dept = (labels["dept"][2] if "dept" in labels else None) or self.default_department
-            if not dept:
-                r, c, _ = labels.get("dept", (0, None, None))
-                raise g.error(r, c, "未填写“部门（单位）名称”，也未指定部门名称")
+                r, c, _ = labels["project"]
+                project = ""
+                self.warn(r, c, "“项目名称”后未填写项目名称")
+            else:
+                project = _PROJECT_CODE.sub("", project).strip() or project
         else:
-            raise g.error(ind_hdr, None, "未找到“项目名称”或“部门（单位）名称”")
+            scope, project = "部门整体", ""
         year = self.year(first_block)
 
         budget = self.budget(budget_rows[0], block_end(budget_rows[0])) if budget_rows else []
@@ -732,7 +798,7 @@ class _SheetReader:
         if not any(gl.indicators for gl in goals):
             self.warn(ind_hdr, None, "指标表中没有填写任何指标")
         return Evaluation(
-            department=Department(dept), year=year, scope=scope, project=project,
+            department=Department(dept, parent=parent), year=year, scope=scope, project=project,
             self_score=self_score, budget=budget, goals=goals,
             problems=texts.get("problems", []), measures=texts.get("measures", []),
             result_use=texts.get("result_use", []), unparsed=unparsed)
@@ -744,8 +810,7 @@ BUDGET_NAMES = {"initial": "年初预算数", "budget": "全年预算数", "exec
 def _subcategory(text: str | None) -> str | None:
     if not text:
         return None
-    t = "".join(unicodedata.normalize("NFKC", text).split())
-    return t.removesuffix("指标") or None
+    return _norm(text).removesuffix("指标") or None
 
 
 def _assemble_goals(rows, seps, by_goal) -> list[Goal]:
@@ -828,9 +893,32 @@ def read_form_workbook(path: Path, data: bytes | None = None, *,
         except OSError as exc:
             raise FormError(f"无法读取文件 {path}：{exc.strerror or exc}") from exc
     grids = load_grids(path, data, engine=engine)
+    evals = read_form_grids(path.name, grids, department=department, year=year,
+                            warnings=warnings)
+    if not evals:
+        missing = _missing_header_words(grids)
+        what = ("未找到表头词语：" + "、".join(missing)) if missing else "没有工作表含完整的指标表头"
+        raise FormError(f"文件 {path.name} 既不是 perfeval 导入模板，也不是可识别的绩效自评表：{what}。")
+    checksum = sha256_bytes(data)
+    for ev in evals:
+        ev.checksum = checksum
+    return evals
+
+
+def grids_look_like_form(grids: Sequence[Grid]) -> bool:
+    """Whether any grid holds an indicator header (一级指标 with 三级指标/指标名称)."""
+    return any(_find_rows(g, _is_ind_header) for g in grids)
+
+
+def read_form_grids(name: str, grids: Sequence[Grid], *, department: str | None = None,
+                    year: int | None = None,
+                    warnings: list[str] | None = None) -> list[Evaluation]:
+    """The evaluations of grids (worksheets, document tables, text made a grid).
+
+    Department and year stay empty ("" / None) when the form does not state
+    them and the caller gave none: the pipeline asks the user for them."""
     warnings = warnings if warnings is not None else []
     evals = []
-    checksum = sha256_bytes(data)
     for sheet in grids:
         sheet_year = year
         for grid in split_stacked_forms(sheet):
@@ -838,179 +926,11 @@ def read_form_workbook(path: Path, data: bytes | None = None, *,
             if ev is None:
                 continue
             sheet_year = year or ev.year  # a form stacked below may leave out the title
-            ev.source_name = path.name
-            ev.checksum = checksum
+            ev.source_name = Path(name).name
             evals.append(ev)
-    if not evals:
-        missing = _missing_header_words(grids)
-        what = ("未找到表头词语：" + "、".join(missing)) if missing else "没有工作表含完整的指标表头"
-        raise FormError(f"文件 {path.name} 既不是 perfeval 导入模板，也不是可识别的绩效自评表：{what}。")
     keys = [ev.key for ev in evals]
-    dup = next((k for k in keys if keys.count(k) > 1), None)
+    dup = next((k for k in keys if keys.count(k) > 1 and k[0] and k[1]), None)
     if dup:
-        raise FormError(f"文件 {path.name} 中 {dup[0]} {dup[1]} 年度（{dup[3] or dup[2]}）"
+        raise FormError(f"文件 {Path(name).name} 中 {dup[0]} {dup[1]} 年度（{dup[3] or dup[2]}）"
                         "出现在多个工作表中。")
     return evals
-
-
-# --------------------------------------------------------------------------
-# Folders and zips
-# --------------------------------------------------------------------------
-
-
-def _zip_member_name(info: zipfile.ZipInfo) -> str:
-    name = info.filename
-    if not info.flag_bits & 0x800:  # no UTF-8 flag: Windows zips store GBK names
-        try:
-            name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    # Never used as a path on disk; drop what could climb out of the archive.
-    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("/", "..", ".")]
-    return "/".join(parts)
-
-
-def _expand_zip(label: str, data: bytes) -> list[tuple[str, bytes]]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise FormError(f"压缩包 {label} 已损坏，无法打开。") from exc
-    with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_MEMBERS:
-            raise FormError(f"压缩包 {label} 含 {len(infos)} 个文件，超过上限 {MAX_ZIP_MEMBERS}。")
-        if sum(i.file_size for i in infos) > MAX_ZIP_TOTAL_BYTES:
-            raise FormError(f"压缩包 {label} 解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，已拒绝。")
-        out = []
-        total = 0
-        for info in infos:
-            name = _zip_member_name(info)
-            if not name or _skip_name(name):
-                continue
-            # The stated size may lie: read at most what is left of the budget.
-            try:
-                body = read_member(zf, info, MAX_ZIP_TOTAL_BYTES - total, f"{label}/{name}")
-            except PerfevalError as exc:  # zlib.error, bad CRC: a Chinese error, not a traceback
-                raise FormError(str(exc)) from exc
-            total += len(body)
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise FormError(
-                    f"压缩包 {label} 解压后超过 {MAX_ZIP_TOTAL_BYTES // 2**20} MB，已拒绝。")
-            out.append((f"{label}/{name}", body))
-        return out
-
-
-def _skip_name(name: str) -> bool:
-    base = PurePosixPath(name).name
-    # Office lock files, macOS resource forks, hidden files.
-    return base.startswith(("~$", ".", "._")) or "__MACOSX" in name
-
-
-def expand_inputs(paths: Iterable[str | Path], *,
-                  on_error: Callable[[str, str], None] | None = None) -> list[tuple[str, bytes]]:
-    """Files named, files under folders (recursively) and members of zips, as
-    (display name, bytes), in a stable order. Zips are read in memory, never
-    extracted to disk, within :data:`MAX_ZIP_TOTAL_BYTES` and
-    :data:`MAX_ZIP_MEMBERS`.
-
-    A missing path, an oversized file or a bad zip raises FormError, unless
-    ``on_error(name, message)`` is given: then it is told and the rest go on.
-    """
-    return list(iter_inputs(paths, on_error=on_error))
-
-
-def iter_inputs(paths: Iterable[str | Path], *,
-                on_error: Callable[[str, str], None] | None = None) -> Iterator[tuple[str, bytes]]:
-    """:func:`expand_inputs` one file at a time (a province's folder of forms
-    need not sit in memory at once)."""
-
-    def fail(label: str, exc: FormError) -> None:
-        if on_error is None:
-            raise exc
-        on_error(label, str(exc))
-
-    for p in map(Path, paths):
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.is_file()
-                           and not _skip_name(str(f.relative_to(p))))
-            items = [(str(f.relative_to(p.parent)), f) for f in files]
-        elif p.exists():
-            items = [(p.name, p)]
-        else:
-            fail(str(p), FormError(f"找不到文件或文件夹：{p}"))
-            continue
-        for label, f in items:
-            try:
-                try:
-                    if f.stat().st_size > MAX_PLAIN_FILE_BYTES:
-                        raise FormError(f"文件 {label} 超过 {MAX_PLAIN_FILE_BYTES // 2**20} MB，"
-                                        "不像是自评表或其压缩包，已拒绝。")
-                    body = f.read_bytes()
-                except OSError as exc:
-                    raise FormError(f"无法读取文件 {f}：{exc.strerror or exc}") from exc
-                members = (_expand_zip(label, body) if f.suffix.lower() == ".zip"
-                           else [(label, body)])
-            except FormError as exc:
-                fail(label, exc)
-                continue
-            yield from members
-
-
-def read_form_file(name: str, data: bytes, *, department: str | None = None) -> FileResult:
-    """One named file: its evaluations or its errors (never raises FormError)."""
-    result = FileResult(name)
-    if Path(name).suffix.lower() not in EXCEL_SUFFIXES:
-        result.warnings.append(f"{name} 不是 Excel 工作簿（.xlsx/.xls），已跳过")
-        return result
-    try:
-        result.evaluations = read_form_workbook(Path(name), data, department=department,
-                                                warnings=result.warnings)
-    except PerfevalError as exc:
-        result.errors.append(str(exc))
-    return result
-
-
-def read_forms(paths: Iterable[str | Path], *, department: str | None = None) -> list[FileResult]:
-    """Read every form in the files, folders and zips given, one result per file.
-
-    A file's errors never stop the others. Two files giving the same
-    evaluation (department × year × scope × project) are an error on the later one.
-    """
-    unreadable: list[FileResult] = []
-    inputs = iter_inputs(paths, on_error=lambda name, msg: unreadable.append(
-        FileResult(name, errors=[msg])))
-    results = [read_form_file(name, data, department=department) for name, data in inputs]
-    results = unreadable + results
-    seen: dict[tuple, str] = {}
-    for res in results:
-        for ev in res.evaluations:
-            if ev.key in seen:
-                res.errors.append(
-                    f"{res.name}：{ev.department.name} {ev.year} 年度（{ev.project or ev.scope}）"
-                    f"与 {seen[ev.key]} 重复")
-            else:
-                seen[ev.key] = res.name
-        if res.errors:
-            res.evaluations = []
-    return results
-
-
-def import_paths(store, paths: Iterable[str | Path], skip_bad: bool = False,
-                 dry_run: bool = False, *, department: str | None = None,
-                 imported_by: str | None = None) -> list[FileResult]:
-    """Read the forms and write them with one ``store.write`` (one transaction).
-
-    With a bad file among them, nothing is written unless ``skip_bad``, which
-    writes the good files only. ``dry_run`` reads and checks without writing.
-    Each result's ``written`` says how many of its evaluations landed.
-    """
-    results = read_forms(paths, department=department)
-    if any(r.errors for r in results) and not skip_bad:
-        return results
-    good = [r for r in results if r.ok and r.evaluations]
-    if dry_run or not good:
-        return results
-    store.write([ev for r in good for ev in r.evaluations], imported_by=imported_by)
-    for r in good:
-        r.written = len(r.evaluations)
-    return results
