@@ -21,7 +21,7 @@ from perfeval.coverage import (
     set_expected_units,
 )
 from perfeval.model import PerfevalError
-from perfeval.queries import Filters, data_stamp, filter_options
+from perfeval.queries import Filters, filter_options, generation
 from perfeval.reports import render, summary_report, unit_report
 from perfeval.ui import auth
 
@@ -35,7 +35,7 @@ def _download(label: str, key: str, token: tuple, make, file_stem: str) -> None:
     with st.expander(label, icon=":material/description:"):
         fmt = st.segmented_control("格式", list(FORMAT_LABELS), default=".docx", required=True,
                                    format_func=FORMAT_LABELS.get, key=f"{key}_fmt")
-        stamp = (*token, fmt, data_stamp(auth.get_store()))
+        stamp = (*token, fmt, generation(auth.get_store()))
         if st.button(f"生成{label.removeprefix('下载')}", key=f"{key}_make"):
             try:
                 with st.spinner("正在生成报告…"):
