@@ -7,8 +7,7 @@ import sys
 
 from .. import auditlog
 from ..model import PerfevalError
-from ..users import (ROLES, add_user, list_users, remove_user, scope_label, set_password,
-                     set_role)
+from ..users import ROLES, add_user, list_users, remove_user, scope_label, set_password, set_role
 from .common import open_store
 
 
