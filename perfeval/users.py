@@ -17,18 +17,26 @@ Deployment settings (environment):
 
 - ``PERFEVAL_READ_LOGIN=1``: reading needs a login too. Default: reading is
   open to everyone (all departments), writing always needs a login.
+- ``PERFEVAL_SESSION_HOURS``: a dashboard login is kept at most this long
+  (default 8), across reloads and tabs (see :func:`create_session`).
 - ``PERFEVAL_SESSION_IDLE_MINUTES``: a dashboard login ends after this many
   idle minutes (default 30).
+- ``PERFEVAL_TRUSTED_PROXIES``: reverse proxies whose X-Forwarded-For is
+  believed (default none; see :func:`resolve_address`).
 
 Failed logins are slowed down without blocking a server thread: a refused
-attempt is answered at once with how long to wait. Counts come from the audit
-log (failures in the last :data:`FAIL_WINDOW` since the last success):
+attempt is answered at once with how long to wait. Each attempt first takes a
+slot (``auth.login_attempts``) in one transaction, judged by the slots already
+taken, those still being checked included; only then is the password checked:
 
-- per user: the first :data:`FREE_USER_FAILURES` failures are free, then each
-  further attempt must wait ``2 ** (n - FREE_USER_FAILURES)`` seconds after the
-  last failure (1, 2, 4, … capped at :data:`MAX_WAIT` seconds);
-- per client address: the same with :data:`FREE_ADDRESS_FAILURES`, over all
-  user names tried from that address (guessing many names from one place).
+- per (name, address): the first :data:`FREE_USER_FAILURES` failures in
+  :data:`FAIL_WINDOW` since the pair's last success are free, then each further
+  attempt must wait ``2 ** (n - FREE_USER_FAILURES)`` seconds after the last
+  (1, 2, 4, … capped at :data:`MAX_WAIT`); someone elsewhere cannot lock a user out;
+- per address: the same with :data:`FREE_ADDRESS_FAILURES` over all names
+  tried from there (guessing many names from one place); a success does not reset it.
+
+Unknown names are counted, slowed and answered exactly like known ones.
 """
 
 from __future__ import annotations

@@ -81,6 +81,17 @@ def _sessions(db: Path):
         return s.query_df("SELECT * FROM auth.sessions ORDER BY created_at")
 
 
+def _audit(db: Path):
+    import shutil
+    copy = db.with_name("copy-log.duckdb")
+    shutil.copy(db, copy)
+    wal = Path(str(db) + ".wal")
+    if wal.exists():
+        shutil.copy(wal, Path(str(copy) + ".wal"))
+    with Store(copy) as s:
+        return s.query_df("SELECT action, address, result FROM audit_log ORDER BY seq")
+
+
 def test_login_survives_reload_and_new_tab_and_logout_ends_it(demo, monkeypatch):
     from playwright.sync_api import sync_playwright
 
@@ -167,12 +178,28 @@ def test_read_login_shows_nothing_from_the_database_before_login(demo, monkeypat
             shown = [n for n in names if n in html] + [str(y) for y in years if str(y) in html]
             assert shown == [], (path, shown)
         page.screenshot(path=str(ARTIFACTS / "read-login-anonymous.png"))
-        # The control: after logging in the same page names them.
-        page.goto(f"{base}/budget")
+        # A forged X-Forwarded-For from this machine is not believed: the address is unknown.
+        forged = browser.new_context(locale="zh-CN", extra_http_headers={"X-Forwarded-For": "10.9.9.9"})
+        forged.set_default_timeout(120_000)
+        fpage = forged.new_page()
+        fpage.goto(f"{base}/")
+        _settle(fpage)
+        fpage.locator(SIDEBAR).get_by_label("用户名").fill(ADMIN)
+        fpage.locator(SIDEBAR).get_by_label("密码").fill("wrong-password")
+        fpage.locator(SIDEBAR).get_by_role("button", name="登录").click()
+        fpage.locator(SIDEBAR).get_by_text("用户名或密码不正确").wait_for()
+        # A shared link opened before logging in keeps its view after the login, and
+        # the page then names the data (the control for the checks above).
+        page.goto(f"{base}/trends?year={years[0]}")
         _settle(page)
         _login(page)
         _settle(page)
         html = page.content()
-        assert any(n in html for n in names) and str(years[-1]) in html
+        assert any(n in html for n in names) and str(years[0]) in html
+        assert f"year={years[0]}" in page.url
         page.screenshot(path=str(ARTIFACTS / "read-login-after-login.png"))
+        log = _audit(db)
+        logins = log[log["action"] == "登录"]
+        assert logins["address"].tolist()[-2:] == [users.UNKNOWN_ADDRESS, "127.0.0.1"]
+        assert "10.9.9.9" not in log.astype(str).to_string()
         browser.close()
