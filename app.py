@@ -21,6 +21,7 @@ page = st.navigation(pages)
 
 store = frame.store()
 st.session_state["_viewer"] = auth.current_user(store)
+auth.gate(store)  # PERFEVAL_READ_LOGIN=1: only the login form until someone logs in
 st.session_state["_filters"] = frame.sidebar_filters()
 auth.login_sidebar(store)
 page.run()

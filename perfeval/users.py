@@ -17,27 +17,41 @@ Deployment settings (environment):
 
 - ``PERFEVAL_READ_LOGIN=1``: reading needs a login too. Default: reading is
   open to everyone (all departments), writing always needs a login.
+- ``PERFEVAL_SESSION_HOURS``: a dashboard login is kept at most this long
+  (default 8), across reloads and tabs (see :func:`create_session`).
 - ``PERFEVAL_SESSION_IDLE_MINUTES``: a dashboard login ends after this many
   idle minutes (default 30).
+- ``PERFEVAL_TRUSTED_PROXIES``: reverse proxies whose X-Forwarded-For is
+  believed (default none; see :func:`resolve_address`).
 
 Failed logins are slowed down without blocking a server thread: a refused
-attempt is answered at once with how long to wait. Counts come from the audit
-log (failures in the last :data:`FAIL_WINDOW` since the last success):
+attempt is answered at once with how long to wait. Each attempt first takes a
+slot (``auth.login_attempts``) in one transaction, judged by the slots already
+taken, those still being checked included; only then is the password checked:
 
-- per user: the first :data:`FREE_USER_FAILURES` failures are free, then each
-  further attempt must wait ``2 ** (n - FREE_USER_FAILURES)`` seconds after the
-  last failure (1, 2, 4, … capped at :data:`MAX_WAIT` seconds);
-- per client address: the same with :data:`FREE_ADDRESS_FAILURES`, over all
-  user names tried from that address (guessing many names from one place).
+- per (name, address): the first :data:`FREE_USER_FAILURES` failures in
+  :data:`FAIL_WINDOW` since the pair's last success are free, then each further
+  attempt must wait ``2 ** (n - FREE_USER_FAILURES)`` seconds after the last
+  (1, 2, 4, … capped at :data:`MAX_WAIT`); someone elsewhere cannot lock a user out;
+- per address: the same with :data:`FREE_ADDRESS_FAILURES` over all names
+  tried from there (guessing many names from one place); a success does not reset it.
+
+Unknown names are counted, slowed and answered exactly like known ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
+import math
 import os
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -203,6 +217,14 @@ def _departments(departments: Sequence[str] | None) -> list[str] | None:
     return clean or None
 
 
+def _end_sessions_in(cur, name: str, reason: str) -> None:
+    """End ``name``'s dashboard sessions inside the caller's transaction (if any exist)."""
+    if cur.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'auth' "
+                   "AND table_name = 'sessions'").fetchall()[0][0]:
+        cur.execute("UPDATE auth.sessions SET ended_at = ?, end_reason = ? "
+                    "WHERE user_name = ? AND ended_at IS NULL", [datetime.now(), reason, name])
+
+
 def _tx(store, body) -> None:
     """Run ``body(cur)`` in one transaction: the change and its audit row together."""
     if store.read_only:
@@ -229,9 +251,18 @@ def get_user(store, name: str) -> User | None:
 
 
 def list_users(store) -> pd.DataFrame:
-    """Name, role, departments, times: never the hash."""
-    return store.query_df("""
+    """Name, role, departments (a tuple, None = all), times: never the hash."""
+    df = store.query_df("""
         SELECT name, role, departments, created_at, updated_at FROM users ORDER BY name""")
+    # DuckDB hands lists over as numpy arrays: make them plain tuples for callers.
+    df["departments"] = [tuple(d) if isinstance(d, (list, tuple, np.ndarray)) and len(d) else None
+                         for d in df["departments"]]
+    return df
+
+
+def scope_label(role: str, departments: Sequence[str] | None) -> str:
+    """全部部门, or the departments a user is limited to (an administrator sees all)."""
+    return "全部部门" if role == ADMIN or not departments else "、".join(departments)
 
 
 def add_user(store, name: str, password: str, role: str, departments: Sequence[str] | None = None,
@@ -269,6 +300,7 @@ def remove_user(store, name: str, *, actor: str | None) -> None:
 
     def body(cur):
         cur.execute("DELETE FROM users WHERE name = ?", [name])
+        _end_sessions_in(cur, name, "用户已被删除")
         auditlog.append_rows(cur, [dict(action=auditlog.USER_REMOVE, actor=actor,
                                         result=auditlog.OK, detail=name)])
     _tx(store, body)
@@ -283,6 +315,7 @@ def set_password(store, name: str, password: str, *, actor: str | None) -> None:
     def body(cur):
         cur.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?",
                     [hashed, datetime.now(), name])
+        _end_sessions_in(cur, name, "密码已修改")  # a stolen session dies with the old password
         auditlog.append_rows(cur, [dict(action=auditlog.USER_PASSWD, actor=actor,
                                         result=auditlog.OK, detail=name)])
     _tx(store, body)
@@ -309,68 +342,278 @@ def set_role(store, name: str, role: str, departments: Sequence[str] | None = No
 
 
 # --------------------------------------------------------------------------
-# Login
+# Client addresses
 # --------------------------------------------------------------------------
 
+UNKNOWN_ADDRESS = "未知"
+# What uvicorn (Streamlit's web server) trusts by default when FORWARDED_ALLOW_IPS is unset.
+_SERVER_TRUSTED_DEFAULT = "127.0.0.1,::1"
+
+
+class _Hosts:
+    """A list of addresses and networks ("10.0.0.2, 192.168.0.0/16", "*" = all)."""
+
+    def __init__(self, spec: str):
+        items = [s.strip() for s in (spec or "").split(",") if s.strip()]
+        self.everything = "*" in items
+        self.nets = []
+        for item in items:
+            try:
+                self.nets.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                continue  # not an address: trusts nothing
+
+    def __contains__(self, host: str | None) -> bool:
+        if self.everything:
+            return True
+        try:
+            ip = ipaddress.ip_address(host or "")
+        except ValueError:
+            return False
+        return any(ip.version == n.version and ip in n for n in self.nets)
+
+    def covers(self, other: _Hosts) -> bool:
+        """Whether every host of ``other`` is one of ours."""
+        if self.everything:
+            return True
+        if other.everything:
+            return False
+        return all(any(o.version == n.version and o.subnet_of(n) for n in self.nets)
+                   for o in other.nets)
+
+    def client(self, hops: list[str]) -> str:
+        """The first hop from the right that is not one of ours (as uvicorn picks it)."""
+        for hop in reversed(hops):
+            if hop not in self:
+                return hop
+        return hops[0]
+
+
+def trusted_proxies() -> _Hosts:
+    """``PERFEVAL_TRUSTED_PROXIES``: the reverse proxies whose X-Forwarded-For is
+    believed (addresses or networks, comma-separated); default none."""
+    return _Hosts(os.environ.get("PERFEVAL_TRUSTED_PROXIES", ""))
+
+
+def _hop(value: str) -> str:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        return value[1:value.index("]")]
+    if value.count(":") == 1:  # v4:port
+        return value.split(":")[0]
+    return value
+
+
+def resolve_address(peer: str | None, forwarded_for: Sequence[str] = (), *,
+                    trusted: _Hosts | None = None, server_trusted: _Hosts | None = None) -> str:
+    """The client address to record and throttle by.
+
+    ``peer`` is the connection's address as the web server reports it;
+    ``forwarded_for`` the X-Forwarded-For header values. Streamlit's server
+    (uvicorn) already replaces the peer with a forwarded address when the peer
+    is one of *its* trusted hosts (``FORWARDED_ALLOW_IPS``, default loopback),
+    so a client on the same machine could pick any address it likes. A
+    forwarded address is believed here only when the peer is a proxy of
+    ``PERFEVAL_TRUSTED_PROXIES``; when the server has replaced a peer this
+    list does not cover, the real address is unknown: :data:`UNKNOWN_ADDRESS`.
+    """
+    trusted = trusted_proxies() if trusted is None else trusted
+    if server_trusted is None:
+        server_trusted = _Hosts(os.environ.get("FORWARDED_ALLOW_IPS", _SERVER_TRUSTED_DEFAULT))
+    peer = (peer or "").strip()
+    if not peer:
+        return UNKNOWN_ADDRESS
+    hops = [_hop(h) for v in forwarded_for for h in str(v).split(",") if h.strip()]
+    if not hops:
+        return peer  # nothing forwarded: the server saw the peer itself
+    if peer == server_trusted.client(hops):
+        # The server (probably) took the peer from the header: the real peer was one
+        # of its trusted hosts. Believe the chain only if we trust all of those too.
+        return trusted.client(hops) if trusted.covers(server_trusted) else UNKNOWN_ADDRESS
+    return trusted.client(hops) if peer in trusted else peer
+
+
+# --------------------------------------------------------------------------
+# Login: attempt slots reserved before any password is checked
+# --------------------------------------------------------------------------
+#
+# Throttle state lives in schema ``auth`` (not ``main``: backups copy main's
+# tables; attempt slots and sessions are transient and stay out of them).
+# Each attempt first reserves a slot in one transaction under the store's
+# write lock: the count it is judged by includes the attempts still being
+# checked, so many simultaneous submissions get at most the free allowance of
+# password checks, and the rest are refused without one.
+
+_AUTH_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS auth",
+    "CREATE SEQUENCE IF NOT EXISTS auth.attempt_seq",
+    """CREATE TABLE IF NOT EXISTS auth.login_attempts (
+        id BIGINT PRIMARY KEY,
+        name_key VARCHAR NOT NULL,   -- the user name, or a keyed hash of an unknown one
+        address VARCHAR NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        outcome VARCHAR              -- NULL while the password is being checked
+    )""",
+    """CREATE TABLE IF NOT EXISTS auth.sessions (
+        token_hash VARCHAR PRIMARY KEY,  -- SHA-256 of the cookie's token; never the token
+        user_name VARCHAR NOT NULL,
+        address VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP NOT NULL,
+        last_seen TIMESTAMP NOT NULL,
+        ended_at TIMESTAMP,
+        end_reason VARCHAR
+    )""",
+]
+_OK, _FAIL = "ok", "fail"
+# An unknown name may be a password typed into the wrong box: it is kept only as
+# a keyed hash whose key never leaves this process.
+_NAME_KEY_SECRET = secrets.token_bytes(32)
+
+
+def ensure_auth_tables(store) -> None:
+    """Create the ``auth`` schema once per Store (idempotent)."""
+    if getattr(store, "_auth_ready", False):
+        return
+    if store.read_only:
+        raise PerfevalError("数据库以只读方式打开，无法登录。")
+    with store.transaction() as cur:
+        for ddl in _AUTH_DDL:
+            cur.execute(ddl)
+    store._auth_ready = True
+
+
+def _stored_hash(cur, name: str) -> str | None:
+    rows = cur.execute("SELECT password_hash FROM users WHERE name = ?", [name]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _name_key(name: str, known: bool) -> str:
+    if known:
+        return "u:" + name
+    return "x:" + hmac.new(_NAME_KEY_SECRET, name.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def _wait_after(failures: pd.DataFrame, free: int, now: datetime) -> float:
-    """Seconds still to wait given failure times (newest first) since the last success."""
-    n = len(failures)
+    """Seconds still to wait given failure times (column ``logged_at``, newest first)."""
+    return _wait_from([t.to_pydatetime() for t in failures["logged_at"]], free, now)
+
+
+def _wait_from(times: list[datetime], free: int, now: datetime) -> float:
+    n = len(times)
     if n < free:
         return 0.0
     wait = min(2.0 ** (n - free), MAX_WAIT)
-    last = failures["logged_at"].iloc[0].to_pydatetime()
-    return max(0.0, wait - (now - last).total_seconds())
+    return max(0.0, wait - (now - times[0]).total_seconds())
 
 
-def _recent_failures(store, *, actor: str | None, address: str | None,
-                     now: datetime) -> pd.DataFrame:
-    """Failed logins within the window and after the subject's last success."""
-    by = "actor" if actor is not None else "address"
-    who = actor if actor is not None else address
-    return store.query_df(f"""
-        SELECT logged_at FROM audit_log
-        WHERE action = ? AND {by} = ? AND result = ? AND logged_at >= ?
-          AND seq > coalesce((SELECT max(seq) FROM audit_log
-                              WHERE action = ? AND {by} = ? AND result = ?), 0)
-        ORDER BY seq DESC""",  # noqa: S608 (by is one of two fixed column names)
-                          [auditlog.LOGIN, who, auditlog.FAILED, now - FAIL_WINDOW,
-                           auditlog.LOGIN, who, auditlog.OK])
+# Which attempts count against a subject: fixed SQL, chosen by key, never built from input.
+_FAILURES_SQL = {
+    # (name, address): failures and attempts in flight since the pair's last success.
+    "pair": """
+        SELECT started_at AS logged_at FROM auth.login_attempts
+        WHERE name_key = $1 AND address = $2 AND started_at >= $3
+          AND coalesce(outcome, '') <> $4
+          AND id > coalesce((SELECT max(id) FROM auth.login_attempts
+                             WHERE name_key = $1 AND address = $2 AND outcome = $4), 0)
+        ORDER BY started_at DESC""",
+    # address: every name tried from there; a success does not reset it (else one
+    # valid account would let its holder guess the others' passwords freely).
+    "address": """
+        SELECT started_at AS logged_at FROM auth.login_attempts
+        WHERE address = $1 AND started_at >= $2 AND coalesce(outcome, '') <> $3
+        ORDER BY started_at DESC""",
+}
+
+
+def _failures(cur, subject: str, params: list, now: datetime) -> list[datetime]:
+    rows = cur.execute(_FAILURES_SQL[subject], [*params, now - FAIL_WINDOW, _OK]).fetchall()
+    return [r[0] for r in rows]
+
+
+def _wait(cur, name_key: str, address: str, now: datetime) -> float:
+    return max(_wait_from(_failures(cur, "pair", [name_key, address], now), FREE_USER_FAILURES, now),
+               _wait_from(_failures(cur, "address", [address], now), FREE_ADDRESS_FAILURES, now))
 
 
 def login_wait(store, name: str, address: str | None = None,
                now: datetime | None = None) -> float:
-    """Seconds before ``name`` (from ``address``) may try again; 0 when free."""
+    """Seconds before ``name`` from ``address`` may try again; 0 when free."""
+    ensure_auth_tables(store)
     now = now or datetime.now()
-    wait = _wait_after(_recent_failures(store, actor=name, address=None, now=now),
-                       FREE_USER_FAILURES, now)
-    if address:
-        wait = max(wait, _wait_after(_recent_failures(store, actor=None, address=address,
-                                                      now=now), FREE_ADDRESS_FAILURES, now))
-    return wait
+    name, address = (name or "").strip(), address or UNKNOWN_ADDRESS
+    cur = store.cursor()
+    try:
+        return _wait(cur, _name_key(name, _stored_hash(cur, name) is not None), address, now)
+    finally:
+        cur.close()
+
+
+def _log_login(cur, *, actor: str | None, address: str, result: str, detail: str | None,
+               at: datetime) -> None:
+    """One login row of the audit log inside the caller's transaction. A plain
+    INSERT (auditlog.append_rows goes through a DataFrame, ~80 ms): a refusal
+    must stay cheap, it is what a login storm gets."""
+    cur.execute("INSERT INTO audit_log (seq, logged_at, actor, address, action, result, detail) "
+                "VALUES (nextval('audit_seq'), ?, ?, ?, ?, ?, ?)",
+                [at, actor, address, auditlog.LOGIN, result, detail])
+
+
+def _reserve(store, name: str, address: str,
+             now: datetime | None) -> tuple[int | None, str | None, float, datetime]:
+    """In one transaction: judge the attempt by the slots already taken and,
+    if free, take one. Returns (slot id or None, stored hash, wait, time)."""
+    with store.transaction() as cur:
+        now = now or datetime.now()  # read under the lock: a queued attempt is judged when it runs
+        stored = _stored_hash(cur, name)
+        key = _name_key(name, stored is not None)
+        wait = _wait(cur, key, address, now)
+        if wait > 0:
+            _log_login(cur, actor=name if stored else None, address=address,
+                       result=auditlog.REFUSED, detail="尝试过于频繁，暂缓登录", at=now)
+            return None, stored, wait, now
+        slot = cur.execute("SELECT nextval('auth.attempt_seq')").fetchall()[0][0]
+        cur.execute("INSERT INTO auth.login_attempts VALUES (?, ?, ?, ?, NULL)",
+                    [slot, key, address, now])
+        return slot, stored, 0.0, now
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    """One argon2 check; an unknown name is checked against a dummy hash so
+    both answers take the same time."""
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password or "")
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return stored is not None
 
 
 def authenticate(store, name: str, password: str, *, address: str | None = None,
                  now: datetime | None = None) -> User:
     """The user if ``password`` is theirs; else LoginError. Every attempt is logged
-    (an unknown name is logged without the typed text: it may be a password)."""
-    now = now or datetime.now()
+    (an unknown name is logged without the typed text: it may be a password).
+    The dashboard's login form calls this; see the module text for the limits."""
+    ensure_auth_tables(store)
     name = (name or "").strip()
-    wait = login_wait(store, name, address, now)
-    if wait > 0:
-        auditlog.log(store, auditlog.LOGIN, actor=name, address=address, result=auditlog.REFUSED,
-                     detail="失败次数过多，暂缓登录", logged_at=now)
-        raise LoginError(f"登录失败次数过多，请 {wait:.0f} 秒后再试。", wait)
-    row = store.query_df("SELECT password_hash FROM users WHERE name = ?", [name])
-    stored = None if row.empty else row["password_hash"].iloc[0]
+    address = address or UNKNOWN_ADDRESS
+    slot, stored, wait, now = _reserve(store, name, address, now)
+    if slot is None:
+        wait_s = max(1, math.ceil(wait))
+        raise LoginError(f"登录尝试过于频繁，请 {wait_s} 秒后再试。", wait)
+    ok = False
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password or "")
-        ok = stored is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
+        ok = _verify(stored, password)
+    finally:
+        with store.transaction() as cur:
+            cur.execute("UPDATE auth.login_attempts SET outcome = ? WHERE id = ?",
+                        [_OK if ok else _FAIL, slot])
+            if ok:
+                _log_login(cur, actor=name, address=address, result=auditlog.OK, detail=None, at=now)
+            else:
+                _log_login(cur, actor=name if stored else None, address=address,
+                           result=auditlog.FAILED, detail="密码错误" if stored else "用户名不存在",
+                           at=now)
     if not ok:
-        auditlog.log(store, auditlog.LOGIN, actor=name if stored else None, address=address,
-                     result=auditlog.FAILED,
-                     detail="密码错误" if stored else "用户名不存在", logged_at=now)
         raise LoginError("用户名或密码不正确。")
     if _hasher.check_needs_rehash(stored):
         cur = store.cursor()  # argon2's defaults moved on since this hash was made
@@ -379,7 +622,81 @@ def authenticate(store, name: str, password: str, *, address: str | None = None,
                         [_hasher.hash(password), name])
         finally:
             cur.close()
-    auditlog.log(store, auditlog.LOGIN, actor=name, address=address, result=auditlog.OK,
-                 logged_at=now)
     return get_user(store, name)
 
+
+# --------------------------------------------------------------------------
+# Sessions: a login kept across reloads and tabs (the dashboard's cookie)
+# --------------------------------------------------------------------------
+
+SESSION_COOKIE = "perfeval_session"
+_TOUCH_EVERY = 60.0  # seconds: last_seen is written at most this often per session
+
+
+def session_hours() -> float:
+    """``PERFEVAL_SESSION_HOURS``: how long a login is kept at most (default 8)."""
+    raw = os.environ.get("PERFEVAL_SESSION_HOURS", "").strip()
+    try:
+        hours = float(raw) if raw else 8.0
+    except ValueError:
+        hours = 8.0
+    return hours if hours > 0 else 8.0
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_session(store, user: User, *, address: str | None = None,
+                   now: datetime | None = None) -> str:
+    """A new session for ``user``; returns its token (only its hash is stored)."""
+    ensure_auth_tables(store)
+    now = now or datetime.now()
+    token = secrets.token_urlsafe(32)
+    with store.transaction() as cur:
+        cur.execute("INSERT INTO auth.sessions VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                    [token_hash(token), user.name, address or UNKNOWN_ADDRESS, now,
+                     now + timedelta(hours=session_hours()), now])
+    return token
+
+
+def end_session(store, digest: str, reason: str, now: datetime | None = None) -> None:
+    """Revoke one session (by its token hash): its cookie no longer logs anyone in."""
+    ensure_auth_tables(store)
+    with store.transaction() as cur:
+        cur.execute("UPDATE auth.sessions SET ended_at = ?, end_reason = ? "
+                    "WHERE token_hash = ? AND ended_at IS NULL", [now or datetime.now(), reason, digest])
+
+
+def session_user(store, digest: str, now: datetime | None = None) -> tuple[User | None, str | None]:
+    """The user of a live session (by token hash) and None, or None and why it
+    is no longer valid (None when there never was such a session). Ends a
+    session found expired or idle; notes activity on a live one."""
+    ensure_auth_tables(store)
+    now = now or datetime.now()
+    cur = store.cursor()
+    try:
+        rows = cur.execute("SELECT user_name, expires_at, last_seen, ended_at FROM auth.sessions "
+                           "WHERE token_hash = ?", [digest]).fetchall()
+    finally:
+        cur.close()
+    if not rows:
+        return None, None
+    name, expires_at, last_seen, ended_at = rows[0]
+    if ended_at is not None:
+        return None, "登录已结束，请重新登录"
+    reason = None
+    if now >= expires_at:
+        reason = "登录已超过保持时间，请重新登录"
+    elif (now - last_seen).total_seconds() > session_idle_seconds():
+        reason = "空闲超时，已自动退出登录"
+    user = get_user(store, name) if reason is None else None
+    if reason is None and user is None:
+        reason = "用户已被删除"
+    if reason is not None:
+        end_session(store, digest, reason, now)
+        return None, reason
+    if (now - last_seen).total_seconds() >= min(_TOUCH_EVERY, session_idle_seconds() / 4):
+        with store.transaction() as cur:
+            cur.execute("UPDATE auth.sessions SET last_seen = ? WHERE token_hash = ?", [now, digest])
+    return user, None

@@ -226,7 +226,7 @@ def test_user_cli(tmp_path, monkeypatch, capsys):
                     "--password-stdin", stdin=PASSWORD + "\n")
     assert code == 0 and "乙街道、甲街道" in out or "甲街道、乙街道" in out
     code, out = run("list")
-    assert "张三\t管理员\t全部部门" in out and "李四\t查看者" in out
+    assert "张三\t管理员\t全部部门" in out and "李四\t查看者\t乙街道、甲街道" in out
     assert run("passwd", "李四", "--password-stdin", stdin="new-password-1\n")[0] == 0
     assert run("role", "李四", "录入员")[0] == 0
     code, out = run("remove", "张三")
@@ -263,3 +263,18 @@ def test_cli_refuses_clearly_while_another_process_holds_the_file(tmp_path, caps
     time.sleep(0.1)
     with Store(db) as store:  # nothing was written, and the file is fine
         assert users.user_count(store) == 0
+
+
+def test_user_list_shows_the_departments_the_database_holds(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "scoped.duckdb")
+    with Store(db) as store:
+        users.add_user(store, "管", PASSWORD, users.ADMIN, ["甲街道"], actor="测试")  # sees all anyway
+        users.add_user(store, "录", PASSWORD, users.ENTRY, ["丙街道"], actor="测试")
+        users.add_user(store, "看", PASSWORD, users.VIEWER, ["乙街道", "甲街道"], actor="测试")
+        users.add_user(store, "全", PASSWORD, users.VIEWER, actor="测试")
+        df = users.list_users(store)
+    assert dict(zip(df["name"], df["departments"], strict=True)) == {
+        "管": ("甲街道",), "录": ("丙街道",), "看": ("乙街道", "甲街道"), "全": None}
+    assert main(["--db", db, "user", "list"]) == 0
+    lines = {line.split("\t")[0]: line.split("\t")[2] for line in capsys.readouterr().out.splitlines()}
+    assert lines == {"管": "全部部门", "录": "丙街道", "看": "乙街道、甲街道", "全": "全部部门"}

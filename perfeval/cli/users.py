@@ -7,7 +7,7 @@ import sys
 
 from .. import auditlog
 from ..model import PerfevalError
-from ..users import ROLES, add_user, list_users, remove_user, set_password, set_role
+from ..users import ROLES, add_user, list_users, remove_user, scope_label, set_password, set_role
 from .common import open_store
 
 
@@ -59,9 +59,8 @@ def _cmd_list(args) -> int:
         print("还没有用户。添加第一位管理员：perfeval user add 名字 --role 管理员")
         return 0
     for r in df.itertuples():
-        depts = r.departments
-        scope = "、".join(depts) if isinstance(depts, (list, tuple)) and depts else "全部部门"
-        print(f"{r.name}\t{r.role}\t{scope}\t创建于 {r.created_at:%Y-%m-%d %H:%M}")
+        print(f"{r.name}\t{r.role}\t{scope_label(r.role, r.departments)}\t"
+              f"创建于 {r.created_at:%Y-%m-%d %H:%M}")
     return 0
 
 
