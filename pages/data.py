@@ -22,7 +22,7 @@ from perfeval.ingest import (
 )
 from perfeval.model import PerfevalError
 from perfeval.scoring import ensure_scores
-from perfeval.ui import auth
+from perfeval.ui import auth, writer
 
 DRY_RUN_KEY = "data_dry_run"
 UPLOAD_TYPES = ["xlsx", "xls", "xlsm", "csv", "txt", "docx", "pdf", "zip"]
@@ -32,8 +32,8 @@ store = auth.get_store()
 user = auth.current_user(store)
 auth.require_read(user)
 
-if users.user_count(store) == 0:
-    st.info(auth.FIRST_ADMIN_HELP)
+if writer.first_admin_panel(store):
+    pass
 elif user is None:
     st.info("导入、恢复版本和备份需要以管理员或录入员登录（左侧栏）。")
 
@@ -173,3 +173,7 @@ if users.can_backup(user):
             col.download_button(f"下载 {ext} 备份（{len(data) / 2**20:.1f} MB）", data,
                                 file_name=f"perfeval-backup.{ext}", mime=mime,
                                 key=f"data_backup_dl_{fmt}")
+
+# -- 4. the writer's queue and the inbox ---------------------------------------------
+if users.can_import(user):
+    writer.queue_panel(store)

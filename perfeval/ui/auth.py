@@ -17,7 +17,7 @@ import time
 import streamlit as st
 
 from perfeval import auditlog, users
-from perfeval.store import Store, default_db_path
+from perfeval.store import Store, default_db_path, shared_store
 from perfeval.users import User
 
 USER_KEY = "auth_user"
@@ -25,15 +25,9 @@ SEEN_KEY = "auth_last_active"
 NOTICE_KEY = "auth_notice"
 ALLOWED_KEY = "allowed_departments"
 
-FIRST_ADMIN_HELP = (
-    "还没有任何用户。创建第一位管理员：先停止看板（命令行写入时看板不能占用数据库文件），"
-    "在项目目录运行 `perfeval user add 名字 --role 管理员`，按提示输入两次密码，再重新启动看板。"
-)
-
-
 @st.cache_resource
 def _store(path: str) -> Store:
-    return Store(path)
+    return shared_store(path)  # the same object as the writer thread's (perfeval.spool)
 
 
 def get_store() -> Store:
