@@ -50,7 +50,7 @@ from pathlib import Path
 from .model import PerfevalError
 
 HEARTBEAT_SECONDS = 2.0
-STALE_SECONDS = 15.0  # a server whose heartbeat is older is taken as gone
+STALE_SECONDS = 30.0  # a server whose heartbeat is older is taken as gone
 INBOX_SETTLE_SECONDS = 2.0  # a dropped file must keep its size this long before import
 KEEP_DONE_JOBS = 200  # finished jobs kept in done/ for the status table
 STATES = ("queue", "running", "done")
@@ -113,6 +113,13 @@ def server_info(db_path: str | Path) -> dict | None:
     if time.time() - float(info.get("heartbeat", 0)) > STALE_SECONDS:
         return None
     return info if _pid_alive(int(info.get("pid", -1))) else None
+
+
+def _server_alive(db_path: str | Path) -> bool:
+    """While waiting: the serving process still exists (a busy one may beat late)."""
+    info = _read_json(spool_dir(db_path) / "server.json")
+    return bool(info) and info.get("host") == socket.gethostname() and _pid_alive(
+        int(info.get("pid", -1)))
 
 
 # -- the client side -------------------------------------------------------------
@@ -184,7 +191,7 @@ def wait(db_path: str | Path, job: str, *, timeout: float | None = None,
         if deadline is not None and time.monotonic() > deadline:
             raise PerfevalError(f"看板的写入队列在 {timeout:.0f} 秒内没有处理完此命令"
                                 f"（任务 {job} 仍在队列中，稍后会执行）。")
-        if server_info(db_path) is None and not (done / "response.json").exists():
+        if not _server_alive(db_path) and not (done / "response.json").exists():
             raise PerfevalError(f"看板已停止，任务 {job} 仍在队列中：看板再次启动后会执行；"
                                 "也可删除 " + str(root / "queue" / job) + " 取消。")
         time.sleep(poll)
@@ -307,7 +314,14 @@ class Writer:
         self._heartbeat()
         self._thread = threading.Thread(target=self._loop, name="perfeval-writer", daemon=True)
         self._thread.start()
+        # Its own thread: a long import must not make clients think the server is gone.
+        threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True).start()
         return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                self._heartbeat()
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
@@ -345,13 +359,7 @@ class Writer:
 
     # -- the loop -------------------------------------------------------------
     def _loop(self) -> None:
-        last_beat = 0.0
         while not self._stop.is_set():
-            now = time.time()
-            if now - last_beat >= HEARTBEAT_SECONDS:
-                with contextlib.suppress(OSError):
-                    self._heartbeat()
-                last_beat = now
             try:
                 self._scan_inbox()
                 job = self._next_job()
