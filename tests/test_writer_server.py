@@ -52,14 +52,15 @@ def demo_server(tmp_path_factory):
         yield {"base": base, "db": db, "tmp": tmp, "log": log, "chromium": chromium}
 
 
-def _page_text(chromium: str, url: str, expect: str) -> str:
+def _page_text(chromium: str, url: str, *expect: str) -> str:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1600})
         page.goto(url)
-        page.get_by_text(expect).first.wait_for(timeout=60_000)
+        for text in expect:
+            page.get_by_text(text).first.wait_for(timeout=120_000)
         page.wait_for_function(  # the script run is over
             "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         page.wait_for_timeout(500)
@@ -88,7 +89,7 @@ def test_command_line_while_the_dashboard_holds_the_database(demo_server):
     # The pages show the new data without a restart.
     q = urllib.parse.urlencode({"dept": SAMPLE_DEPT, "year": 2022})
     text = _page_text(demo_server["chromium"], f"{demo_server['base']}/profile?{q}",
-                      f"{SAMPLE_DEPT} · 2022 年度")
+                      f"{SAMPLE_DEPT} · 2022 年度", "自评得分")
     assert "自评得分" in text and "98" in text
     assert not server_errors(demo_server["log"], known=[])
 
@@ -113,7 +114,8 @@ def test_imports_and_inbox_under_browser_load(demo_server):
             target = links[(k + n) % len(links)]
             n += 1
             t = time.perf_counter()
-            await page.locator(f'[data-testid="stSidebarNavLink"][href="{target}"]').click()
+            await page.locator(f'[data-testid="stSidebarNavLink"][href="{target}"]').click(
+                timeout=120_000)
             await settle(page)
             elapsed = time.perf_counter() - t
             stats["views"] += 1
