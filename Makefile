@@ -24,7 +24,7 @@ $(DB): | $(VENV)/.installed
 	$(VENV)/bin/perfeval --db $(DB) demo --if-missing
 
 run: $(VENV)/.installed $(DB)
-	PERFEVAL_DB=$(DB) $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true
+	PERFEVAL_DB=$(DB) $(PY) -m perfeval.ui.serve --server.port $(PORT) --server.headless true
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

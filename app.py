@@ -3,7 +3,7 @@ global filters (bound to the URL) and the login, then runs the chosen page."""
 
 import streamlit as st
 
-from perfeval.ui import auth, frame
+from perfeval.ui import auth, frame, writer
 
 st.set_page_config(page_title="预算绩效自评看板", page_icon=":material/analytics:", layout="wide")
 
@@ -20,6 +20,7 @@ pages = [
 page = st.navigation(pages)
 
 store = frame.store()
+writer.ensure_writer(store)  # started at server start by perfeval.ui.serve; else here
 st.session_state["_viewer"] = auth.current_user(store)
 auth.gate(store)  # PERFEVAL_READ_LOGIN=1: only the login form until someone logs in
 st.session_state["_filters"] = frame.sidebar_filters()

@@ -23,7 +23,7 @@ from perfeval.ingest import (
 )
 from perfeval.ingest.common import FileResult
 from perfeval.model import PerfevalError
-from perfeval.ui import auth
+from perfeval.ui import auth, writer
 from perfeval.ui.reports import coverage_panel
 from perfeval.ui.text import md
 
@@ -35,8 +35,8 @@ store = auth.get_store()
 user = auth.current_user(store)
 auth.require_read(user)
 
-if users.user_count(store) == 0:
-    st.info(auth.FIRST_ADMIN_HELP)
+if writer.first_admin_panel(store):
+    pass
 elif user is None:
     st.info("导入、恢复版本和备份需要以管理员或录入员登录（左侧栏）。")
 
@@ -200,3 +200,7 @@ if users.can_backup(user):
 
 # -- 4. who has submitted ---------------------------------------------------------------
 coverage_panel(store, user)
+
+# -- 5. the writer's queue and the inbox --------------------------------------------
+if users.can_import(user):
+    writer.queue_panel(store)

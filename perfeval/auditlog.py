@@ -18,7 +18,9 @@ Passwords never reach it (``detail`` holds messages, never inputs).
 from __future__ import annotations
 
 import getpass
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import pandas as pd
@@ -46,10 +48,27 @@ COLUMNS = ["logged_at", "actor", "address", "action", "file_name", "checksum", "
            "year", "revision", "result", "detail"]
 
 
+_acting = threading.local()
+
+
+@contextmanager
+def acting_as(actor: str | None) -> Iterator[None]:
+    """Record this thread's command-line writes as ``actor``: the server runs
+    a spooled command for the client's account, not its own (perfeval.spool)."""
+    before = getattr(_acting, "actor", None)
+    _acting.actor = actor
+    try:
+        yield
+    finally:
+        _acting.actor = before
+
+
 def cli_actor(user: str | None = None) -> str:
     """Who a command-line write is recorded as: the name given, else the OS account."""
     if user:
         return user
+    if getattr(_acting, "actor", None):
+        return _acting.actor
     try:
         return f"命令行:{getpass.getuser()}"
     except Exception:  # no login name in some containers

@@ -360,6 +360,7 @@ class Store:
             raise PerfevalError(f"无法打开数据库 {self.path}：{exc}") from exc
         # Reentrant: a write may append its audit-log row inside the same lock.
         self._write_lock = threading.RLock()
+        self._marks = threading.local()
         if not read_only:
             migrate(self.con)
             from .scoring import rescore_stale
@@ -378,18 +379,33 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor inside BEGIN … COMMIT, rolled back on any error; writers
-        of this Store take turns."""
+        of this Store take turns. The thread's commit marks (see marking())
+        run just before COMMIT, inside the transaction."""
         with self._write_lock:
             cur = self.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
                 yield cur
+                for mark in getattr(self._marks, "fns", ()):
+                    mark(cur)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
             finally:
                 cur.close()
+
+    @contextmanager
+    def marking(self, fn) -> Iterator[None]:
+        """While active, every transaction this thread commits also runs
+        ``fn(cursor)`` before its COMMIT: the spool records a job as written
+        in the same transaction as its data (perfeval.spool)."""
+        fns = getattr(self._marks, "fns", ())
+        self._marks.fns = (*fns, fn)
+        try:
+            yield
+        finally:
+            self._marks.fns = fns
 
     def __enter__(self) -> Store:
         return self
@@ -607,6 +623,21 @@ class Store:
         df = self.query_df("SELECT eval_id FROM cur_evaluations WHERE department = ? AND year = ? "
                            "AND scope = ? AND project = ?", [department, year, scope, project])
         return None if df.empty else int(df["eval_id"].iloc[0])
+
+
+_shared: dict[str, Store] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(path: str | Path | None = None) -> Store:
+    """The process's one read-write Store of ``path``: the dashboard's pages
+    and its writer thread (perfeval.spool) share it, so their writes take
+    turns on one lock."""
+    key = str(Path(path) if path is not None else default_db_path())
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Store(key)
+        return _shared[key]
 
 
 def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:

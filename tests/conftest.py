@@ -75,14 +75,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db: Path, log_path: Path, app: Path = ROOT / "app.py"):
-    """``streamlit run`` on a free loopback port against ``db``; yields
-    (base URL, process) once the health check answers, stops it afterwards."""
+def streamlit_server(db: Path, log_path: Path, app: Path = ROOT / "app.py", *,
+                     env: dict | None = None):
+    """The dashboard as ``make run`` starts it (``python -m perfeval.ui.serve``;
+    ``streamlit run`` for another app) on a free loopback port against ``db``;
+    yields (base URL, process) once the health check answers, stops it afterwards."""
     port = free_port()
-    env = dict(os.environ, PERFEVAL_DB=str(db), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PERFEVAL_DB=str(db), PYTHONUNBUFFERED="1", **(env or {}))
+    runner = (["-m", "perfeval.ui.serve"] if Path(app) == ROOT / "app.py"
+              else ["-m", "streamlit", "run", str(app)])
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+            [sys.executable, *runner, "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -41,9 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run(args) -> int:
+    """Run parsed arguments: the exit status, user errors as one Chinese line."""
     try:
         return int(args.func(args) or 0)
     except PerfevalError as exc:
@@ -56,3 +55,56 @@ def main(argv: list[str] | None = None) -> int:
         print("已中断。", file=sys.stderr)
         return 130
 
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        routed = _through_server(argv, args)
+    except PerfevalError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    return run(args) if routed is None else routed
+
+
+def _through_server(argv: list[str], args) -> int | None:
+    """With a dashboard serving the database, hand the command to its writer
+    (perfeval.spool) and print what it printed; None to run it here."""
+    from .. import auditlog, spool
+    from ..store import default_db_path
+
+    db = getattr(args, "db", None) or default_db_path()
+    if args.command not in spool.ROUTED_COMMANDS | spool.REFUSED_WHILE_SERVING:
+        return None
+    info = spool.server_info(db)
+    if info is None:
+        return None
+    if args.command in spool.REFUSED_WHILE_SERVING:
+        raise PerfevalError(f"看板（进程 {info['pid']}）正在使用数据库 {db}：请先停止看板再运行"
+                            f"“{args.command}”，或用 --db 指定另一个文件。")
+    stdin = None
+    if getattr(args, "password_stdin", None) is not None:  # user add/passwd: ask here
+        from .users import read_password
+
+        stdin = read_password(args) + "\n"
+        if "--password-stdin" not in argv:
+            argv = [*argv, "--password-stdin"]
+    job = spool.submit(db, argv, args, stdin=stdin, actor=auditlog.cli_actor())
+    resp = spool.wait(db, job)
+    sys.stdout.write(resp.stdout)
+    sys.stderr.write(resp.stderr)
+    return resp.exit_code
+
+
+def run_in_server(store, argv: list[str], actor: str | None = None) -> int:
+    """Run a command line inside the dashboard process, on its Store."""
+    from .. import auditlog
+    from .common import serving
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed why
+        return int(exc.code or 2)
+    with serving(store), auditlog.acting_as(actor):
+        return run(args)

@@ -11,7 +11,7 @@ from ..users import ROLES, add_user, list_users, remove_user, scope_label, set_p
 from .common import open_store
 
 
-def _read_password(args, *, confirm: bool = True) -> str:
+def read_password(args, *, confirm: bool = True) -> str:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -22,7 +22,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
 
 def _cmd_add(args) -> int:
-    password = _read_password(args)
+    password = read_password(args)
     with open_store(args) as store:
         user = add_user(store, args.name, password, args.role, args.dept,
                         actor=auditlog.cli_actor())
@@ -38,7 +38,7 @@ def _cmd_remove(args) -> int:
 
 
 def _cmd_passwd(args) -> int:
-    password = _read_password(args)
+    password = read_password(args)
     with open_store(args) as store:
         set_password(store, args.name, password, actor=auditlog.cli_actor())
     print(f"已修改用户 {args.name} 的密码。")

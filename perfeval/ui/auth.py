@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from perfeval import auditlog, users
-from perfeval.store import Store, default_db_path
+from perfeval.store import Store, default_db_path, shared_store
 from perfeval.users import User
 
 USER_KEY = "auth_user"
@@ -50,15 +50,9 @@ CLEAR_KEY = "auth_clear_cookie"     # the page still has to drop the cookie
 SESSION_ROUTE = "perfeval/session"  # below server.baseUrlPath
 HANDOFF_SECONDS = 60.0
 
-FIRST_ADMIN_HELP = (
-    "还没有任何用户。创建第一位管理员：先停止看板（命令行写入时看板不能占用数据库文件），"
-    "在项目目录运行 `perfeval user add 名字 --role 管理员`，按提示输入两次密码，再重新启动看板。"
-)
-
-
 @st.cache_resource
 def _store(path: str) -> Store:
-    return Store(path)
+    return shared_store(path)  # the same object as the writer thread's (perfeval.spool)
 
 
 def get_store() -> Store:
@@ -302,7 +296,8 @@ def login_sidebar(store) -> User | None:
             _post_to_route({"logout": True})
         if users.user_count(store) == 0:
             st.caption("尚未创建用户：阅读无需登录；导入数据需先创建管理员（见“数据管理”页）。"
-                       if not users.read_login_required() else FIRST_ADMIN_HELP)
+                       if not users.read_login_required() else
+                       "尚未创建用户：请用看板启动日志中的“首次设置令牌”创建第一位管理员。")
             return None
         with st.form("auth_login", clear_on_submit=True, border=True):
             st.markdown("**登录**" + ("" if users.read_login_required() else "（导入和管理需要登录）"))
@@ -319,6 +314,11 @@ def gate(store) -> None:
     and nothing else: call before anything reads the database (the sidebar's
     filters included)."""
     if users.read_login_required() and current_user(store) is None:
+        if users.user_count(store) == 0:  # nothing to log in with yet: the first-run form
+            from perfeval.ui.writer import first_admin_panel
+
+            first_admin_panel(store)
+            st.stop()
         login_sidebar(store)
         st.info("本系统需要登录后查看。请在左侧栏登录。")
         st.stop()

@@ -1,0 +1,523 @@
+"""One writer, any client: the spool folder beside the database.
+
+DuckDB lets one process open a file read-write, and while it does no other
+process can open it at all. The dashboard server is that process; command-line
+commands and files dropped into the inbox reach its database through a folder
+that the server watches (no network service: an office can look inside with a
+file manager).
+
+Layout, beside ``data/perfeval.duckdb``::
+
+    perfeval.duckdb.spool/
+      server.json           who serves the file (pid, host, heartbeat)
+      tmp/<job>/            a job being written by a client
+      queue/<job>/          waiting: request.json, files/, stdin (0600)
+      running/<job>/        taken by the server's writer thread
+      done/<job>/           response.json (exit code, output), out/ files
+    inbox/                  files dropped here are imported (configurable)
+      done/  failed/        where each ends, with 「文件名.结果.txt」
+
+A job moves between folders by ``rename`` (atomic on one file system), so at
+any moment it is in exactly one state. Its writes commit together with a row
+of ``spool_jobs`` (the Store's commit marks, see :meth:`Store.marking`); after
+a crash a job found in ``running/`` is finished if that row exists, else put
+back in the queue: every job runs to its commit once, never twice.
+
+The command runs in the server exactly as it runs alone (same parser, same
+functions, same validation, transaction and audit log), with the server's
+Store and its output captured; the client prints that output and exits with
+its status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pwd
+import shutil
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .model import PerfevalError
+
+HEARTBEAT_SECONDS = 2.0
+STALE_SECONDS = 30.0  # a server whose heartbeat is older is taken as gone
+INBOX_SETTLE_SECONDS = 2.0  # a dropped file must keep its size this long before import
+KEEP_DONE_JOBS = 200  # finished jobs kept in done/ for the status table
+STATES = ("queue", "running", "done")
+STATE_LABELS = {"queue": "等待", "running": "进行中", "done": "完成", "failed": "失败"}
+
+# Commands that need the database; with a server running they go through it.
+ROUTED_COMMANDS = {"import", "restore", "user", "history", "export", "export-form", "audit",
+                   "score", "backup", "report", "reparse"}
+# Commands that must not run while a server holds the file.
+REFUSED_WHILE_SERVING = {"demo"}
+# Argument destinations that name files: inputs are copied into the job,
+# outputs are written into the job's out/ and moved to their place by the client.
+INPUT_DESTS = ("files",)
+OUTPUT_DESTS = ("out", "xlsx")
+
+INBOX_ACTOR = "收件箱"
+
+
+def spool_dir(db_path: str | Path) -> Path:
+    return Path(str(db_path) + ".spool")
+
+
+def inbox_dir(db_path: str | Path) -> Path:
+    """``PERFEVAL_INBOX``, else ``inbox/`` beside the database file."""
+    env = os.environ.get("PERFEVAL_INBOX")
+    return Path(env) if env else Path(db_path).parent / "inbox"
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, default=str), "utf-8")
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# -- who is serving --------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def server_info(db_path: str | Path) -> dict | None:
+    """The live server of this database file, or None."""
+    info = _read_json(spool_dir(db_path) / "server.json")
+    if not info or info.get("host") != socket.gethostname():
+        return None
+    if time.time() - float(info.get("heartbeat", 0)) > STALE_SECONDS:
+        return None
+    return info if _pid_alive(int(info.get("pid", -1))) else None
+
+
+def _server_alive(db_path: str | Path) -> bool:
+    """While waiting: the serving process still exists (a busy one may beat late)."""
+    info = _read_json(spool_dir(db_path) / "server.json")
+    return bool(info) and info.get("host") == socket.gethostname() and _pid_alive(
+        int(info.get("pid", -1)))
+
+
+# -- the client side -------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def _replace_token(argv: list[str], value: str, new: str) -> None:
+    for k, tok in enumerate(argv):
+        if tok == value:
+            argv[k] = new
+            return
+        if tok.startswith("--") and "=" in tok and tok.split("=", 1)[1] == value:
+            argv[k] = tok.split("=", 1)[0] + "=" + new
+            return
+
+
+def submit(db_path: str | Path, argv: list[str], args, *, stdin: str | None = None,
+           actor: str | None = None) -> str:
+    """Put one command in the server's queue; return the job id. Input files
+    are copied into the job (the client may delete them afterwards)."""
+    root = spool_dir(db_path)
+    job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    tmp = root / "tmp" / job
+    (tmp / "files").mkdir(parents=True)
+    os.chmod(tmp, 0o700)
+    argv = list(argv)
+    outputs: dict[str, str] = {}
+    for dest in INPUT_DESTS:
+        for k, value in enumerate(getattr(args, dest, None) or []):
+            src = Path(value)
+            target = tmp / "files" / f"{k:03d}" / src.name
+            target.parent.mkdir()
+            if src.is_dir():
+                shutil.copytree(src, target)
+            else:
+                shutil.copy2(src, target)
+            _replace_token(argv, value, str(target.relative_to(tmp)))
+    for dest in OUTPUT_DESTS:
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and value:
+            name = f"out/{Path(value).name}"
+            outputs[name] = str(Path(value).resolve())
+            _replace_token(argv, value, name)
+    if stdin is not None:
+        fd = os.open(tmp / "stdin", os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(stdin)
+    _write_json(tmp / "request.json", {
+        "job": job, "argv": argv, "outputs": outputs, "actor": actor,
+        "submitted_at": datetime.now().isoformat(timespec="seconds"), "cwd": os.getcwd()})
+    (root / "queue").mkdir(exist_ok=True)
+    os.replace(tmp, root / "queue" / job)
+    return job
+
+
+def wait(db_path: str | Path, job: str, *, timeout: float | None = None,
+         poll: float = 0.2) -> Response:
+    """Wait for the job's response; move its output files to where the user asked."""
+    root = spool_dir(db_path)
+    done = root / "done" / job
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not (done / "response.json").exists():
+        if deadline is not None and time.monotonic() > deadline:
+            raise PerfevalError(f"看板的写入队列在 {timeout:.0f} 秒内没有处理完此命令"
+                                f"（任务 {job} 仍在队列中，稍后会执行）。")
+        if not _server_alive(db_path) and not (done / "response.json").exists():
+            raise PerfevalError(f"看板已停止，任务 {job} 仍在队列中：看板再次启动后会执行；"
+                                "也可删除 " + str(root / "queue" / job) + " 取消。")
+        time.sleep(poll)
+    resp = _read_json(done / "response.json") or {}
+    request = _read_json(done / "request.json") or {}
+    stdout, stderr = resp.get("stdout", ""), resp.get("stderr", "")
+    for name, target in (request.get("outputs") or {}).items():
+        src = done / name
+        if src.exists():
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), target)
+        for state in ("running", "done"):  # the server printed its own path of the file
+            job_path = str(root / state / job / name)
+            stdout, stderr = stdout.replace(job_path, target), stderr.replace(job_path, target)
+    return Response(int(resp.get("exit_code", 2)), stdout, stderr)
+
+
+# -- the server side -------------------------------------------------------------
+
+
+class _ThreadStreams(io.TextIOBase):
+    """sys.stdout/sys.stderr for the server: the writer thread's output goes
+    to its job's buffer, every other thread's to the real stream."""
+
+    def __init__(self, real):
+        self._real = real
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[io.StringIO]:
+        buf = io.StringIO()
+        self._local.buf = buf
+        try:
+            yield buf
+        finally:
+            self._local.buf = None
+
+    def _target(self):
+        return getattr(self._local, "buf", None) or self._real
+
+    def write(self, s):
+        return self._target().write(s)
+
+    def read(self, *args):
+        return self._target().read(*args)
+
+    def readline(self, *args):
+        return self._target().readline(*args)
+
+    def flush(self):
+        return self._target().flush()
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._real.fileno()
+
+    @property
+    def encoding(self):
+        return getattr(self._real, "encoding", "utf-8")
+
+
+_streams_lock = threading.Lock()
+
+
+def _thread_streams() -> tuple[_ThreadStreams, _ThreadStreams, _ThreadStreams]:
+    with _streams_lock:
+        for name in ("stdout", "stderr"):
+            if not isinstance(getattr(sys, name), _ThreadStreams):
+                setattr(sys, name, _ThreadStreams(getattr(sys, name)))
+        if not isinstance(sys.stdin, _ThreadStreams):
+            sys.stdin = _ThreadStreams(sys.stdin)
+    return sys.stdout, sys.stderr, sys.stdin  # type: ignore[return-value]
+
+
+SPOOL_TABLE = """
+CREATE TABLE IF NOT EXISTS spool_jobs (
+    job VARCHAR PRIMARY KEY, committed_at TIMESTAMP NOT NULL
+)"""
+
+
+def _owner(path: Path) -> str | None:
+    try:
+        return pwd.getpwuid(path.stat().st_uid).pw_name
+    except (KeyError, OSError):
+        return None
+
+
+class Writer:
+    """The server's one writer thread: heartbeat, inbox, queue, one job at a time.
+
+    ``run_command(store, argv, actor=)`` runs a command line in this process
+    and returns its exit code (perfeval.cli.run_in_server); it is passed in so
+    that this module does not import the CLI.
+    """
+
+    def __init__(self, store, run_command: Callable[..., int], *,
+                 inbox: Path | None = None, poll: float = 0.5):
+        self.store = store
+        self.run_command = run_command
+        self.root = spool_dir(store.path)
+        self.inbox = inbox or inbox_dir(store.path)
+        self.poll = poll
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._seen_sizes: dict[str, tuple[int, float]] = {}
+        self.current: str | None = None
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> Writer:
+        for sub in ("tmp", *STATES):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        for sub in ("", "done", "failed"):
+            (self.inbox / sub).mkdir(parents=True, exist_ok=True)
+        with self.store.transaction() as cur:
+            cur.execute(SPOOL_TABLE)
+        self._recover()
+        self._heartbeat()
+        self._thread = threading.Thread(target=self._loop, name="perfeval-writer", daemon=True)
+        self._thread.start()
+        # Its own thread: a long import must not make clients think the server is gone.
+        threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True).start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                self._heartbeat()
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+        with contextlib.suppress(OSError):
+            (self.root / "server.json").unlink()
+
+    def _heartbeat(self) -> None:
+        _write_json(self.root / "server.json", {
+            "pid": os.getpid(), "host": socket.gethostname(), "db": str(self.store.path),
+            "heartbeat": time.time(), "current": self.current})
+
+    def _committed(self, job: str) -> bool:
+        df = self.store.query_df("SELECT 1 FROM spool_jobs WHERE job = ?", [job])
+        return not df.empty
+
+    def _recover(self) -> None:
+        """Jobs left in running/ by a crash: finished if their commit landed,
+        else back in the queue. Half-written client jobs in tmp/ are dropped."""
+        for d in sorted((self.root / "running").iterdir()):
+            if self._committed(d.name):
+                self._finish(d, 0, "此命令已在看板重启前写入完成（输出未能保存）。\n", "")
+            else:
+                os.replace(d, self.root / "queue" / d.name)
+        for d in (self.root / "tmp").iterdir():
+            req = _read_json(d / "request.json") or {}
+            if req.get("inbox"):  # taken from the inbox: queue it if the file made it here
+                if (d / "files" / "000" / req.get("file_name", "")).is_file():
+                    os.replace(d, self.root / "queue" / d.name)
+                else:
+                    shutil.rmtree(d, ignore_errors=True)
+            elif time.time() - d.stat().st_mtime > 3600:  # a client that died mid-submit
+                shutil.rmtree(d, ignore_errors=True)
+
+    # -- the loop -------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._scan_inbox()
+                job = self._next_job()
+                if job is not None:
+                    self._run(job)
+                    continue
+            except Exception as exc:  # the writer must keep running; the job records it
+                print(f"perfeval 写入线程：{exc!r}", file=sys.__stderr__)
+            self._stop.wait(self.poll)
+
+    def _next_job(self) -> Path | None:
+        queue = sorted((self.root / "queue").iterdir(), key=lambda p: p.name)
+        for d in queue:
+            target = self.root / "running" / d.name
+            try:
+                os.replace(d, target)
+            except OSError:
+                continue
+            return target
+        return None
+
+    def _run(self, job_dir: Path) -> None:
+        self.current = job_dir.name
+        request = _read_json(job_dir / "request.json") or {}
+        stdin_file = job_dir / "stdin"
+        stdin = stdin_file.read_text("utf-8") if stdin_file.exists() else ""
+        stdin_file.unlink(missing_ok=True)  # a password never stays on disk
+        (job_dir / "out").mkdir(exist_ok=True)
+        argv = [_rebase(a, job_dir) for a in request.get("argv", [])]
+        out, err, inp = _thread_streams()
+        with out.capture() as o, err.capture() as e, inp.capture() as i:
+            i.write(stdin)
+            i.seek(0)
+            mark = _job_mark(job_dir.name)
+            try:
+                with self.store.marking(mark):
+                    code = self.run_command(self.store, argv, actor=request.get("actor"))
+            except Exception as exc:  # a bug, not a user error: the job still ends
+                print(f"错误：内部错误（{type(exc).__name__}: {exc}）", file=sys.stderr)
+                code = 2
+        self._finish(job_dir, code, o.getvalue(), e.getvalue())
+        self.current = None
+        if request.get("inbox"):
+            self._file_inbox_result(job_dir, request, code)
+        # The inputs were copies (or moved on from the inbox); the record stays.
+        shutil.rmtree(self.root / "done" / job_dir.name / "files", ignore_errors=True)
+
+    def _finish(self, job_dir: Path, code: int, stdout: str, stderr: str) -> None:
+        _write_json(job_dir / "response.json", {
+            "exit_code": code, "stdout": stdout, "stderr": stderr,
+            "finished_at": datetime.now().isoformat(timespec="seconds")})
+        os.replace(job_dir, self.root / "done" / job_dir.name)
+        self._prune()
+
+    def _prune(self) -> None:
+        done = sorted((self.root / "done").iterdir(), key=lambda p: p.name)
+        for d in done[:-KEEP_DONE_JOBS]:
+            shutil.rmtree(d, ignore_errors=True)
+
+    # -- the inbox ------------------------------------------------------------
+    def _scan_inbox(self) -> None:
+        """Files whose size has held for INBOX_SETTLE_SECONDS become import jobs."""
+        now = time.time()
+        for f in sorted(self.inbox.iterdir()):
+            if not f.is_file() or f.name.startswith(".") or f.suffix in (".part", ".tmp"):
+                continue
+            size = f.stat().st_size
+            seen = self._seen_sizes.get(f.name)
+            if seen is None or seen[0] != size:
+                self._seen_sizes[f.name] = (size, now)
+                continue
+            if now - seen[1] < INBOX_SETTLE_SECONDS:
+                continue
+            del self._seen_sizes[f.name]
+            self._inbox_job(f)
+
+    def _inbox_job(self, f: Path) -> None:
+        owner = _owner(f)
+        actor = f"{INBOX_ACTOR}:{owner}" if owner else INBOX_ACTOR
+        job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+        tmp = self.root / "tmp" / job
+        (tmp / "files" / "000").mkdir(parents=True)
+        _write_json(tmp / "request.json", {
+            "job": job, "argv": ["import", f"files/000/{f.name}", "--user", actor],
+            "outputs": {}, "actor": actor, "inbox": True, "file_name": f.name,
+            "submitted_at": datetime.now().isoformat(timespec="seconds")})
+        # Taking the file out of the inbox is one rename; _recover() finishes
+        # the job's move into the queue if the server dies in between.
+        os.replace(f, tmp / "files" / "000" / f.name)
+        os.replace(tmp, self.root / "queue" / job)
+
+    def _file_inbox_result(self, job_dir: Path, request: dict, code: int) -> None:
+        done = self.root / "done" / job_dir.name
+        name = request["file_name"]
+        src = done / "files" / "000" / name
+        resp = _read_json(done / "response.json") or {}
+        where = self.inbox / ("done" if code == 0 else "failed")
+        target = _free_name(where / name)
+        if src.exists():
+            shutil.move(str(src), target)
+        label = "导入成功" if code == 0 else "导入失败"
+        (where / f"{target.name}.结果.txt").write_text(
+            f"{label}（退出码 {code}，{datetime.now():%Y-%m-%d %H:%M:%S}）\n"
+            f"{resp.get('stdout', '')}{resp.get('stderr', '')}", "utf-8")
+
+
+def _rebase(arg: str, job_dir: Path) -> str:
+    for prefix in ("files/", "out/"):
+        if arg.startswith(prefix):
+            return str(job_dir / arg)
+        if arg.startswith("--") and "=" in arg and arg.split("=", 1)[1].startswith(prefix):
+            key, value = arg.split("=", 1)
+            return f"{key}={job_dir / value}"
+    return arg
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for k in range(2, 10_000):
+        p = path.with_name(f"{path.stem}({k}){path.suffix}")
+        if not p.exists():
+            return p
+    return path.with_name(f"{path.stem}-{uuid.uuid4().hex[:6]}{path.suffix}")
+
+
+def _job_mark(job: str) -> Callable:
+    def mark(cur) -> None:
+        cur.execute("INSERT INTO spool_jobs VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [job, datetime.now()])
+    return mark
+
+
+# -- status for the data page ------------------------------------------------------
+
+
+def queue_status(db_path: str | Path, *, limit: int = 50) -> list[dict]:
+    """Jobs in every state, newest first: 状态, 任务, 命令, 提交人, 时间, 结果."""
+    root = spool_dir(db_path)
+    rows = []
+    for state in STATES:
+        folder = root / state
+        if not folder.exists():
+            continue
+        for d in folder.iterdir():
+            req = _read_json(d / "request.json") or {}
+            resp = _read_json(d / "response.json") if state == "done" else None
+            label = STATE_LABELS[state]
+            if resp is not None and int(resp.get("exit_code", 0)) != 0:
+                label = STATE_LABELS["failed"]
+            argv = req.get("argv") or []
+            what = req.get("file_name") or " ".join(
+                Path(a).name if a.startswith(("files/", "out/")) else a for a in argv)
+            text = ((resp or {}).get("stderr") or (resp or {}).get("stdout") or "").strip()
+            rows.append({"状态": label, "任务": d.name, "命令": what,
+                         "来源": "收件箱" if req.get("inbox") else "命令行",
+                         "提交人": req.get("actor") or "", "提交时间": req.get("submitted_at") or "",
+                         "完成时间": (resp or {}).get("finished_at") or "",
+                         "结果": text.splitlines()[-1] if text else ""})
+    rows.sort(key=lambda r: r["任务"], reverse=True)
+    return rows[:limit]
