@@ -31,6 +31,7 @@ def sentence_link(s) -> None:
     """A link to the sentence's page with every global filter of the URL kept."""
     params = {k: st.query_params.get_all(k) for k in links.FILTER_KEYS if k in st.query_params}
     params = {k: v if len(v) > 1 or k == "departments" else v[0] for k, v in params.items()}
+    params.setdefault("year", str(f.year))  # a shared link keeps its year when data grows
     try:
         st.page_link(s.page, label=s.label, query_params={**params, **s.params})
     except StreamlitPageNotFoundError:  # a page run on its own (page tests)

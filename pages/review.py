@@ -119,6 +119,7 @@ event = st.dataframe(
                                                help="各检查项的发现数，错误在前"),
     },
 )
+ui.download(work, WORKLIST_LABELS, "复核清单", f, key="review_worklist_download")
 rows = [r for r in (event.selection.rows if event else []) if 0 <= r < len(work)]
 picked = work.iloc[rows[0] if rows else 0]
 dept = str(picked["department"])
@@ -145,12 +146,9 @@ else:
                                     "说明": st.column_config.TextColumn(width="large"),
                                     "依据": st.column_config.TextColumn(width="medium")})
 
-# The work list, and every finding in the filters (not only the selected department's).
-dl = st.columns(2)
-with dl[0]:
-    ui.download(work, WORKLIST_LABELS, "复核清单", f, key="review_worklist_download")
-with dl[1]:
-    ui.download(findings, EXPORT_LABELS, "评分复核发现", f, key="review_download")
+# Every finding in the filters (not only the selected department's).
+st.caption(f"下载全部 {len(findings):,} 条复核发现（当前筛选条件下的所有部门，含依据）：")
+ui.download(findings, EXPORT_LABELS, "评分复核发现", f, key="review_download")
 
 # -- findings by check ---------------------------------------------------------------
 st.subheader("各检查项发现数")
