@@ -89,13 +89,14 @@ def rank_departments(table: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFram
                  evaluations=("department", "size"))
     grades = g["grade"].agg(lambda x: x.iloc[0] if len(x) == 1 else None)
     dept = dept.merge(grades, on="department")
+    dept["grade"] = dept["grade"].astype(object).where(dept["grade"].notna(), None)
     counts = check_counts(findings)
     summary = {}
     for name, part in counts.groupby("department", sort=False):
         items = [f"{r.title} {r.count}" for r in part.itertuples()]
         more = len(items) - SHOWN_CHECKS
         summary[name] = "；".join(items[:SHOWN_CHECKS]) + (f" 等 {len(items)} 项" if more > 0 else "")
-    dept["summary"] = dept["department"].map(summary).fillna("")
+    dept["summary"] = [summary.get(d, "") for d in dept["department"]]
     dept["_has_error"] = dept[SEVERITIES[0]] > 0
     dept = dept.sort_values(["_has_error", SEVERITIES[0], "gap", SEVERITIES[1], "department"],
                             ascending=[False, False, False, False, True],
