@@ -25,6 +25,8 @@ PAGE_MARGIN_MM = 8  # A4 landscape less these margins: 1,062 × 733 CSS pixels
 # Content is laid out this much smaller on paper: a page then holds what a
 # 1,517-pixel-wide screen shows, so 总览 fits on two pages.
 PRINT_ZOOM = 0.7
+PRINT_INNER_PX = round((297 - 2 * PAGE_MARGIN_MM) / 25.4 * 96 / PRINT_ZOOM)  # 1,517
+PRINT_ROWS = 200  # rows of a long table printed (the Excel download has them all)
 PRINT_CLASS = "pe-printing"  # on <body> while the 导出 PDF button prints
 ONLY_PRINT = "pe-print-only"
 ONLY_SCREEN = "pe-screen-only"
@@ -54,9 +56,8 @@ _RULES = f"""
 [data-testid="stAppViewContainer"], [data-testid="stMain"], .stMain {{
     position: static !important; overflow: visible !important; height: auto !important; }}
 [data-testid="stMainBlockContainer"], .block-container {{
-    padding: 0 !important; max-width: none !important; width: 100% !important;
-    align-self: stretch !important;
-    min-width: 0 !important; zoom: {PRINT_ZOOM}; }}
+    padding: 0 !important; max-width: none !important; align-self: stretch !important;
+    min-width: 0 !important; }}
 [data-testid="stHorizontalBlock"]:has([data-testid="stPlotlyChart"]) {{
     display: flex !important; flex-wrap: nowrap !important; }}
 [data-testid="stHorizontalBlock"]:has([data-testid="stPlotlyChart"]) > [data-testid="stColumn"] {{
@@ -108,8 +109,15 @@ table.pe-table th {{ background: #eef1f5; }}
 @media print {{
   html, body {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
   {_RULES}
+  [data-testid="stMainBlockContainer"] {{ width: 100% !important; zoom: {PRINT_ZOOM}; }}
 }}
 {_scoped(f"body.{PRINT_CLASS}", _RULES)}
+@media screen {{
+  /* Charts re-measure at the width the paper holds, without zoom (Plotly
+     measures text wrongly inside a zoomed box); paper then zooms it to fit. */
+  body.{PRINT_CLASS} [data-testid="stMainBlockContainer"] {{
+      width: {PRINT_INNER_PX}px !important; flex: 0 0 auto !important; }}
+}}
 </style>"""
 
 
