@@ -38,17 +38,15 @@ def sentence_link(s) -> None:
         pass
 
 
-# The toolbar: 导出 PDF (room here for 下载汇总报告).
-tools = st.columns([6, 1], vertical_alignment="center")
-with tools[1]:
-    printing.pdf_button()
+# The toolbar, right-aligned: 导出 PDF (room beside it for 下载汇总报告).
+printing.pdf_button()
 
 sentences = _headline(str(default_db_path()), data_stamp(ui.store()), f, allowed)
 if sentences:
     with st.container(border=True, key="ov_headline"):
         st.markdown("##### 需要关注")
         for s in sentences:
-            left, right = st.columns([5, 1.3], vertical_alignment="center")
+            left, right = st.columns([3, 1], vertical_alignment="center")
             # Plain text: sentences hold department names (data, never Markdown).
             left.text(("● " if s.action else "○ ") + s.text)
             if s.page:

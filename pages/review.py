@@ -103,8 +103,10 @@ st.caption("有错误的部门排在前面（错误多的在前），其余按�
 event = st.dataframe(
     work, key="review_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
+    column_order=["rank", "department", *SEVERITIES, "gap", "summary", "self_score", "total",
+                  "grade", "evaluations"],
     column_config={
-        "rank": st.column_config.NumberColumn("序号", format="%d", width="small"),
+        "rank": st.column_config.NumberColumn("序号", format="%d", width="small", pinned=True),
         "department": st.column_config.TextColumn("部门", pinned=True),
         **{s: st.column_config.NumberColumn(s, format="%d", width="small") for s in SEVERITIES},
         "gap": st.column_config.NumberColumn("自评差额", format="%+.2f",

@@ -147,7 +147,7 @@ def test_other_pages_print_landscape_without_sidebar(server, path, needed):
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{base}/{path}", timeout=120_000)
             _settle(page, charts=2 if path.startswith("profile") else 0)
-            assert page.locator("#pe-pdf").count() == 1
+            page.wait_for_selector("#pe-pdf", timeout=60_000)  # the 导出 PDF control
             page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)  # Ctrl+P
         finally:
             browser.close()

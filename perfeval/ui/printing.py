@@ -127,7 +127,8 @@ _BUTTON = f"""
 <div class="{ONLY_SCREEN}" style="display:flex;justify-content:flex-end">
 <button type="button" id="pe-pdf" title="按 A4 横向排版后打开浏览器的打印对话框，选择“另存为 PDF”"
  style="border:1px solid rgba(49,51,63,.2);border-radius:.5rem;background:#fff;
-        padding:.25rem .75rem;font:inherit;font-size:.875rem;cursor:pointer;color:inherit">
+        padding:.25rem .75rem;font:inherit;font-size:.875rem;cursor:pointer;color:inherit;
+        white-space:nowrap">
 导出 PDF</button></div>
 <script>
 (function () {{
