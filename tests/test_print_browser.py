@@ -30,7 +30,7 @@ SIDEBAR_TEXTS = ("筛选条件", "对比年度", "审计日志")  # sidebar only
 # The embedded CJK font maps some glyphs to radicals (部⻔, 演⽰): NFKC folds the
 # Kangxi radicals, this the simplified-form radicals it leaves.
 RADICALS = str.maketrans("⻔⻓⻅⻄⻘⻛⻋⻚⻜⻢⻬⻝⻩⻮⻰⻉⻈", "门长见西青风车页飞马齐食黄龟龙钅讠")
-CONTROL_TEXTS = ("导出 PDF", "下载 Excel", "查看预算执行", "得分最低", "download", "science",
+CONTROL_TEXTS = ("导出 PDF", "下载 Excel", "查看预算执行", "得分最高", "download", "science",
                  "arrow_forward")
 
 
@@ -50,8 +50,9 @@ def server(tmp_path_factory):
 
 def _settle(page, charts: int) -> None:
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=120_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    page.wait_for_function(  # the run is over and nothing is still a placeholder
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=120_000)
     if charts:
         page.wait_for_function(
             f"() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg')"
@@ -148,6 +149,9 @@ def test_other_pages_print_landscape_without_sidebar(server, path, needed):
             page.goto(f"{base}/{path}", timeout=120_000)
             _settle(page, charts=2 if path.startswith("profile") else 0)
             page.wait_for_selector("#pe-pdf", timeout=60_000)  # the 导出 PDF control
+            # the print twin of the page's table is there (hidden on screen)
+            page.wait_for_selector(".pe-print-only table", state="attached", timeout=120_000)
+            _settle(page, charts=0)
             page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)  # Ctrl+P
         finally:
             browser.close()

@@ -204,7 +204,7 @@ def print_table(df: pd.DataFrame, columns: Mapping[str, str],
     note = ""
     if limit is not None and len(df) > limit:
         note = (f'<div class="pe-print-note">打印前 {limit:,} 行（屏幕上共 {len(df):,} 行）；'
-                "全部数据见“下载 Excel”。</div>")
+                "全部数据请在页面上导出 Excel。</div>")
     head = f"<h5>{html.escape(title)}</h5>" if title else ""
     st.html(f'<div class="{ONLY_PRINT}">{head}{table_html(shown, columns, formats)}{note}</div>')
 
