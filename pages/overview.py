@@ -1,19 +1,58 @@
-"""总览: KPI cards against the comparison year, the score ranking, execution
-against score, the largest self-score gaps and the latest unmet targets."""
+"""总览: the headline (what needs action, each sentence linking to its page),
+KPI cards against the comparison year, the score ranking, execution against
+score, the largest self-score gaps and the latest unmet targets. Prints on
+A4 landscape (perfeval.ui.printing)."""
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from perfeval import rules
+from perfeval.headline import headline
 from perfeval.queries import GRADE_ORDER, UNMET_LABELS
-from perfeval.ui import charts
+from perfeval.ui import auth, charts, links, printing
 from perfeval.ui import frame as ui
 from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
 
+RANK_BARS = 20  # departments in the ranking chart (short enough that 总览 prints on two pages)
+
 f = ui.filters()
+printing.print_layout()
 ui.header("总览", f)
 ui.require_data(f)
 allowed = ui.allowed()
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _headline(path, stamp, f, allowed):
+    return headline(auth.get_store(), f, allowed)
+
+
+def sentence_link(s) -> None:
+    """A link to the sentence's page with every global filter of the URL kept."""
+    params = {k: st.query_params.get_all(k) for k in links.FILTER_KEYS if k in st.query_params}
+    params = {k: v if len(v) > 1 or k == "departments" else v[0] for k, v in params.items()}
+    params.setdefault("year", str(f.year))  # a shared link keeps its year when data grows
+    try:
+        st.page_link(s.page, label=s.label, query_params={**params, **s.params})
+    except StreamlitPageNotFoundError:  # a page run on its own (page tests)
+        pass
+
+
+# The toolbar, right-aligned: 导出 PDF (room beside it for 下载汇总报告).
+printing.pdf_button()
+
+sentences = _headline(*ui.cache_key(), f, allowed)
+if sentences:
+    with st.container(border=True, key="ov_headline"):
+        st.markdown("##### 需要关注")
+        for s in sentences:
+            left, right = st.columns([3, 1], vertical_alignment="center")
+            # Plain text: sentences hold department names (data, never Markdown).
+            left.text(("● " if s.action else "○ ") + s.text)
+            if s.page:
+                with right:
+                    sentence_link(s)
 
 k = ui.q("kpis", f, allowed)
 now, before = k.get(f.year, {}), k.get(f.compare_year, {}) if f.compare_year else {}
@@ -52,7 +91,7 @@ with left:
     order = st.segmented_control("排名", ["low", "high"], default="low", key="ov_rank",
                                  required=True,
                                  format_func={"low": "得分最低", "high": "得分最高"}.get)
-    top = ui.q("department_scores", f, allowed, order=order, limit=25)
+    top = ui.q("department_scores", f, allowed, order=order, limit=RANK_BARS)
     title = (f"部门计算得分排名（{'最低' if order == 'low' else '最高'} {len(top)} 个，共 {n} 个）"
              if n > len(top) else "部门计算得分排名")
     ui.chart(charts.ranking_bar(top, title), "ov_rank_chart")
@@ -77,6 +116,9 @@ with right:
                               "gap": st.column_config.NumberColumn(
                                   "差额", format="%+.2f", help="自评得分 − 计算得分；正数为自评偏高")})
         ui.on_table_select(ev, gaps)
+        printing.print_table(gaps, gap_labels, {"self_score": printing.num(1),
+                                                "total": printing.num(2),
+                                                "gap": printing.num(2, signed=True)})
         ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
 
 st.markdown("#### 最新未完成目标")
@@ -94,6 +136,7 @@ else:
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})
     ui.on_table_select(ev, unmet)
+    printing.print_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": printing.pct(0)})
     ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},
                 "最新未完成目标", f, key="dl_ov_unmet")
     ui.page_link("pages/unmet.py", f"查看全部 {total:,} 个未完成指标",

@@ -8,15 +8,17 @@ import streamlit as st
 from perfeval import rules
 from perfeval.model import BUDGET_LINES, FINDING_KINDS
 from perfeval.queries import waterfall_steps
-from perfeval.ui import charts, links
+from perfeval.ui import charts, links, printing
 from perfeval.ui import frame as ui
 from perfeval.ui.reports import unit_report_control
 from perfeval.ui.text import md, md_join, md_list
 
 f = ui.filters()
+printing.print_layout()
 ui.header("部门画像", f)
 ui.require_data(f)
 allowed = ui.allowed()
+printing.pdf_button()
 
 options = ui.q("filter_options", allowed)["departments"]
 dept = st.selectbox("部门", options, index=None, key=links.PROFILE_KEY, bind="query-params",
@@ -91,6 +93,9 @@ with right:
                              "预算数（万元）", format="%,.2f"),
                          "executed": st.column_config.NumberColumn("执行数（万元）", format="%,.2f"),
                          "exec_rate": st.column_config.NumberColumn("执行率", format="percent")})
+        printing.print_table(budget, {"line": "预算", "budget": "预算数（万元）",
+                                      "executed": "执行数（万元）", "exec_rate": "执行率"},
+                             {"exec_rate": printing.pct(1)})
         ui.download(budget, {"line": "预算", "budget": "全年预算数（万元）",
                              "executed": "全年执行数（万元）", "exec_rate": "执行率",
                              "reason": "偏差原因"}, f"预算执行-{dept}", f, key="dl_profile_budget")
@@ -124,6 +129,11 @@ else:
                                 "goal_no": st.column_config.NumberColumn("序号", format="%d"),
                                 "weight": st.column_config.NumberColumn("分值", format="%.2f"),
                                 "score": st.column_config.NumberColumn("得分", format="%.2f")})
+    printing.print_table(shown, {**{k: labels[k] for k in ("goal_no", "goal", "category",
+                                                         "indicator", "target_text",
+                                                         "actual_text")},
+                                 "status": "状态", "weight": "分值", "score": "得分",
+                                 "reason": "偏差原因"}, {"goal_no": str})
     ui.download(inds, {**labels, "met_computed": "是否完成"}, f"部门画像-{dept}", f,
                 key="dl_profile")
 

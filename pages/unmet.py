@@ -7,14 +7,17 @@ from perfeval import queries
 from perfeval.model import CATEGORIES
 from perfeval.queries import UNMET_LABELS
 from perfeval.ui import frame as ui
+from perfeval.ui import printing
 
 SHOW_ROWS = 500  # rows sent to the browser; the download holds up to DOWNLOAD_ROWS
 DOWNLOAD_ROWS = 100_000
 
 f = ui.filters()
+printing.print_layout()
 ui.header("未完成目标", f)
 ui.require_data(f)
 allowed = ui.allowed()
+printing.pdf_button()
 
 @st.fragment
 def unmet_panel() -> None:
@@ -62,6 +65,8 @@ def unmet_panel() -> None:
             "measures": st.column_config.TextColumn("改进措施", width="medium")})
     ui.on_table_select(ev, df)
     labels = {c: UNMET_LABELS[c] for c in cols}
+    printing.print_table(df, labels, {"shortfall": printing.pct(0), "lost": printing.num(2),
+                                      "year": str}, limit=printing.PRINT_ROWS)
     ui.download(df, labels, "未完成目标", f, key="dl_unmet",
                 data=lambda: queries.unmet_indicators(ui.store(), f, allowed, category=category,
                                                       keyword=keyword, order=order,
