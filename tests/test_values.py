@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from perfeval import rules
 from perfeval.values import (
     PARSED_COLUMNS,
     REVERSE_WORDS,
@@ -191,6 +192,8 @@ texts = st.sampled_from([t for t, *_ in NUMERIC_CASES] + [t for t, _ in LEVEL_CA
 names = st.sampled_from(["信访积案化解率", "消防隐患整治率 99%", "赴省重访率", "项目成本", None])
 
 
+# No deadline: on the shared 2-core machine one example can take 0.5 s.
+@settings(deadline=None)
 @given(st.lists(st.tuples(names, texts, texts), min_size=1, max_size=30))
 def test_frame_agrees_with_per_text_functions(rows):
     df = pd.DataFrame(rows, columns=["name", "target_text", "actual_text"])
@@ -206,6 +209,7 @@ def test_frame_agrees_with_per_text_functions(rows):
         assert (r["direction"], r["direction_inferred"]) == indicator_direction(
             name, t.comparator, t.number)
         assert r["target_readable"] == t.readable and r["actual_readable"] == a.readable
+        assert (r["name_key"], r["ikey"]) == (rules.name_key(name), rules.indicator_key(name))
 
 
 # -- parsed at ingest, re-derived by reparse -------------------------------------------
