@@ -16,8 +16,10 @@ ui.require_data(f)
 allowed = ui.allowed()
 
 options = ui.q("filter_options", allowed)["departments"]
-dept = st.selectbox("部门", options, index=None, key=links.PROFILE_KEY, bind="query-params",
-                    placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
+dept, unknown = ui.url_select("部门", options, key=links.PROFILE_KEY,
+                              placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
+if unknown is not None:
+    st.warning("链接中的部门未找到或无权查看。", icon=":material/person_off:")
 if dept is None:
     lowest = ui.q("department_scores", f, allowed, order="low", limit=1)
     if lowest.empty:

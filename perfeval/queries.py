@@ -58,6 +58,7 @@ class Filters:
     departments: tuple[str, ...] = field(default_factory=tuple)
     scope: str = "部门整体"
     scheme: str = DEFAULT_SCHEME
+    include_demo: bool = True  # False: leave demo rows out (once real data exists)
 
     def describe(self) -> list[tuple[str, str]]:
         """(名称, 取值) pairs, for the first sheet of a download."""
@@ -86,6 +87,8 @@ def _evals(f: Filters, allowed: Sequence[str] | None, years: Sequence[int] | Non
     if allowed is not None:
         conds.append("list_contains(?::VARCHAR[], e.department)")
         params.append(list(allowed))
+    if not f.include_demo:
+        conds.append("NOT e.is_demo")
     where = " AND ".join(conds)
     sql = ("SELECT e.eval_id, e.dept_id, e.department, e.region, e.kind, e.year, e.project, "  # noqa: S608
            f"e.self_score, e.is_demo, e.imported_at FROM cur_evaluations e WHERE {where}")
@@ -106,11 +109,24 @@ def data_stamp(db) -> tuple[int, int]:
     return int(row["n"]), int(row["s"])
 
 
-def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
+def has_real_data(db) -> bool:
+    """Whether evaluations other than the demo set are current: the ones not
+    written by ``perfeval demo`` (which also loads the real sample report)."""
+    df = db.query_df("SELECT count(*) AS n FROM evaluations WHERE is_current "
+                     "AND NOT is_demo AND coalesce(imported_by, '') <> 'demo'")
+    return int(df["n"].iloc[0]) > 0
+
+
+def filter_options(db, allowed: Sequence[str] | None = None, *,
+                   include_demo: bool = True) -> dict[str, list]:
     """Years (latest first), regions, kinds, departments and scopes that have data."""
-    cond, params = "", []
+    conds, params = [], []
     if allowed is not None:
-        cond, params = "WHERE list_contains(?::VARCHAR[], department)", [list(allowed)]
+        conds.append("list_contains(?::VARCHAR[], department)")
+        params.append(list(allowed))
+    if not include_demo:
+        conds.append("NOT is_demo")
+    cond = ("WHERE " + " AND ".join(conds)) if conds else ""
     df = db.query_df(f"""
         SELECT list(DISTINCT year ORDER BY year DESC) AS years,
                list(DISTINCT region ORDER BY region) FILTER (region IS NOT NULL) AS regions,
