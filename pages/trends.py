@@ -27,7 +27,8 @@ def trend_panel() -> None:
     else:
         who = "、".join(chosen) if len(chosen) <= 3 else f"{len(chosen)} 个部门"
         title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else '全部部门平均'}）"
-        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines")
+        # The average line is no department: a click on it opens nothing.
+        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines", clickable=bool(chosen))
         if not chosen:
             st.caption("在左侧“部门”中选择部门，可对比各部门的历年走势。")
         elif len(f.departments) > len(chosen):

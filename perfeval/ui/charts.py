@@ -85,15 +85,24 @@ def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
 
 
 def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
+    """Department × year execution rates. Plotly reports no selection on a
+    heatmap, so an invisible square marker sits on each cell: a click on a
+    cell selects that marker and opens the department (customdata)."""
     wide = df.pivot(index="department", columns="year", values="exec_rate") * 100
+    xs = [f"{int(y)}年" for y in wide.columns]
     fig = go.Figure(go.Heatmap(
-        z=wide.to_numpy(), x=[f"{int(y)}年" for y in wide.columns], y=list(wide.index),
+        z=wide.to_numpy(), x=xs, y=list(wide.index),
         zmin=70, zmax=100, zmid=LOW_EXEC * 100,
         colorscale=[[0, RED], [0.5, "#F4F1EA"], [1, GREEN]],
         text=wide.map(lambda v: "" if pd.isna(v) else f"{v:.0f}%").to_numpy(),
-        texttemplate="%{text}", customdata=[[d] * len(wide.columns) for d in wide.index],
-        colorbar={"title": {"text": "执行率（%）"}},
-        hovertemplate="%{y}<br>%{x}<br>执行率 %{z:.1f}%<extra></extra>"))
+        texttemplate="%{text}", hoverinfo="skip",
+        colorbar={"title": {"text": "执行率（%）"}}))
+    cells = wide.stack().reset_index(name="rate")
+    fig.add_scatter(x=[f"{int(y)}年" for y in cells["year"]], y=cells["department"],
+                    mode="markers", showlegend=False, customdata=cells[["department"]].to_numpy(),
+                    marker={"symbol": "square", "size": 22, "opacity": 0},
+                    hovertemplate="%{y}<br>%{x}<br>执行率 %{text}<extra></extra>",
+                    text=[f"{v:.1f}%" for v in cells["rate"]])
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, height=max(320, 26 * len(wide) + 140), x="年度", legend=False)
 

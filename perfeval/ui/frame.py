@@ -22,7 +22,10 @@ from perfeval.queries import Filters
 from perfeval.store import default_db_path
 from perfeval.ui import auth, links
 
-ALL = None  # the "全部" option of region/kind selectboxes
+# The "全部" / "上一年度" options: not None, which a selectbox shows as its
+# placeholder (English "Choose an option") instead of the option's label.
+ALL = ""
+PREVIOUS = 0
 SCOPE_DEFAULT = "部门整体"
 
 
@@ -100,12 +103,12 @@ def sidebar_filters() -> Filters:
     scopes = opts["scopes"] or [links.SCOPE_DEFAULT]
     if from_url:
         for key, value in links.filter_values(url, opts, defaults).items():
-            ss[key] = value
+            ss[key] = _widget_value(key, value)
     else:  # a widget value no longer among the options (demo switched) falls back
         for key, choices in (("year", years), ("cmp", years), ("region", opts["regions"]),
                              ("kind", opts["kinds"]), ("scope", scopes)):
-            if ss.get(key) is not None and ss.get(key) not in choices:
-                ss[key] = defaults[key]
+            if _value(key, ss.get(key)) is not None and ss.get(key) not in choices:
+                ss[key] = _widget_value(key, defaults[key])
         ss["departments"] = [d for d in ss.get("departments") or [] if d in opts["departments"]]
     with st.sidebar:
         st.markdown("### 筛选条件")
@@ -117,17 +120,17 @@ def sidebar_filters() -> Filters:
             ss[URL_SEEN] = url_filters
             return Filters(include_demo=include_demo)
         st.selectbox("年度", years, key="year")
-        st.selectbox("对比年度", [None, *years], key="cmp",
-                     format_func=lambda y: "上一年度" if y is None else str(y))
+        st.selectbox("对比年度", [PREVIOUS, *years], key="cmp",
+                     format_func=lambda y: "上一年度" if y == PREVIOUS else str(y))
         st.selectbox("区域", [ALL, *opts["regions"]], key="region",
-                     format_func=lambda v: "全部区域" if v is None else v)
+                     format_func=lambda v: v or "全部区域")
         st.selectbox("类别", [ALL, *opts["kinds"]], key="kind",
-                     format_func=lambda v: "全部类别" if v is None else v)
+                     format_func=lambda v: v or "全部类别")
         st.multiselect("部门", opts["departments"], key="departments",
                        placeholder="全部部门（可多选）")
         if len(scopes) > 1:
             st.segmented_control("评价范围", scopes, key="scope", required=True)
-    values = {k: ss.get(k, defaults[k]) for k in links.FILTER_KEYS}
+    values = {k: _value(k, ss.get(k, defaults[k])) for k in links.FILTER_KEYS}
     if not real:
         values["demo"] = True
     wanted = links.url_params(values, defaults)
@@ -137,6 +140,19 @@ def sidebar_filters() -> Filters:
                                       if k not in links.FILTER_KEYS}, **wanted})
     ss[URL_SEEN] = wanted
     return current_filters(years, scopes)
+
+
+def _widget_value(key: str, value):
+    if value is None and key in ("region", "kind"):
+        return ALL
+    return PREVIOUS if value is None and key == "cmp" else value
+
+
+def _value(key: str, value):
+    """A widget's value as the filters take it (None = 全部 / 上一年度)."""
+    if key in ("region", "kind", "cmp") and not value:
+        return None
+    return value
 
 
 def filter_params() -> dict[str, str | list[str]]:
@@ -155,8 +171,9 @@ def current_filters(years: list[int] | None = None, scopes: list[str] | None = N
     scope = ss.get("scope") if len(scopes) > 1 else None
     scope = scope or (SCOPE_DEFAULT if SCOPE_DEFAULT in scopes else scopes[0])
     demo = ss.get("demo")
-    return Filters(year=year, compare_year=links.resolve_compare_year(year, ss.get("cmp"), years),
-                   region=ss.get("region"), kind=ss.get("kind"),
+    return Filters(year=year, compare_year=links.resolve_compare_year(year, _value("cmp", ss.get("cmp")),
+                                                                      years),
+                   region=_value("region", ss.get("region")), kind=_value("kind", ss.get("kind")),
                    departments=tuple(ss.get("departments") or ()), scope=scope,
                    include_demo=True if demo is None else bool(demo))
 

@@ -9,7 +9,6 @@ keeping the global filters.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
 from pathlib import PurePosixPath
 
 import pandas as pd
