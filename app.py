@@ -26,6 +26,7 @@ pages = [
 # Hidden: the sidebar's own links carry the filters from page to page.
 page = st.navigation(pages, position="hidden")
 
+frame.screen_style()
 st.session_state["_page_url_path"] = page.url_path
 store = frame.store()
 st.session_state["_viewer"] = auth.current_user(store)

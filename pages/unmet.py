@@ -45,8 +45,10 @@ def unmet_panel() -> None:
         st.caption(f"显示前 {SHOW_ROWS:,} 个（共 {total:,} 个）；下载的 Excel 含全部（最多 "
                    f"{DOWNLOAD_ROWS:,} 个）。")
 
-    cols = ["department", "year", "goal", "category", "indicator", "target_text", "actual_text",
-            "shortfall", "lost", "streak", "reason", "measures"]
+    # Key columns first: on a narrow screen 部门 (pinned) and 指标 with its
+    # target, actual and shortfall stay in view; the rest scrolls.
+    cols = ["department", "indicator", "target_text", "actual_text", "shortfall", "streak",
+            "lost", "category", "goal", "year", "reason", "measures"]
     ev = st.dataframe(
         df, key="unmet_table", hide_index=True, on_select="rerun", selection_mode="single-row",
         column_order=cols, height=560,

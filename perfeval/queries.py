@@ -442,7 +442,8 @@ def kind_medians(db, f: Filters, allowed: Sequence[str] | None,
     """Each department's score in the year against the median of its kind
     (median over every visible department of that kind, whatever the
     department filter). Without ``departments``: the ``limit`` furthest below."""
-    g = Filters(year=f.year, region=f.region, scope=f.scope, scheme=f.scheme)
+    g = Filters(year=f.year, region=f.region, scope=f.scope, scheme=f.scheme,
+                include_demo=f.include_demo)
     sql, params = _evals(g, allowed, [f.year] if f.year is not None else [])
     pick, pick_params = "", []
     chosen = list(departments or f.departments)

@@ -40,16 +40,16 @@ def demo_db(tmp_path_factory):
     return db, region
 
 
-def settle(page, quiet_ms: int = 1500) -> None:
+def settle(page, quiet_ms: int = 2500) -> None:
     """Until the script run is over: no status widget, no websocket frame for
     ``quiet_ms``, and every Plotly chart drawn."""
     page.wait_for_function("""(quiet) => {
         const app = document.querySelector('[data-testid="stApp"]');
         const w = window.__perfevalWs;
         return app && app.dataset.testScriptState === "notRunning"
-            && w.count > 0 && Date.now() - w.last > quiet; }""", arg=quiet_ms, timeout=60_000)
+            && w.count > 0 && Date.now() - w.last > quiet; }""", arg=quiet_ms, timeout=120_000)
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')]
-        .every(p => p.querySelector('.main-svg'))""", timeout=30_000)
+        .every(p => p.querySelector('.main-svg'))""", timeout=60_000)
 
 
 def watch_websocket(page) -> None:
@@ -94,6 +94,7 @@ def test_deep_link_is_the_first_request(demo_db, tmp_path, monkeypatch, read_log
     with streamlit_server(db, tmp_path / "server.log") as (base, _), sync_playwright() as p:
         browser, page = open_browser(p, chromium)
         page.goto(f"{base}/unmet?year=2022&region={region}")  # the server's first request
+        page.locator(SIDEBAR_NAV).first.wait_for(timeout=120_000)  # the app's own links
         settle(page)
         nav = page.locator(SIDEBAR_NAV).all_inner_texts()
         assert any("未完成目标" in t for t in nav) and any("总览" in t for t in nav), nav
@@ -150,7 +151,8 @@ def click_table_row(page, table, row: int = 0) -> None:
 
 
 def expect_profile(page, before_url: str, before_len: int, wanted: dict) -> None:
-    page.wait_for_url("**/profile?**", timeout=30_000)
+    page.wait_for_url("**/profile?**", timeout=60_000)
+    page.get_by_role("heading", name="部门画像", exact=True).wait_for(timeout=120_000)
     settle(page)
     got = query(page.url)
     assert got.pop("dept"), page.url
@@ -205,11 +207,15 @@ def test_click_through_keeps_filters_and_one_back(server, kind):
         assert query(start_url) == params
         if what[0] == "table":
             table = page.locator('[data-testid="stDataFrame"]').nth(what[1])
+            table.wait_for(timeout=120_000)
+            settle(page)
             table.scroll_into_view_if_needed()
             page.wait_for_timeout(800)  # the grid draws on a canvas after the run
             click_table_row(page, table)
         else:
             chart = page.locator(".js-plotly-plot").nth(what[1])
+            chart.locator(".main-svg").first.wait_for(timeout=120_000)
+            settle(page)
             chart.scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             if isinstance(what[2], str):

@@ -18,8 +18,12 @@ def _leave_pages_directory_mode() -> None:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
     except ImportError:  # pragma: no cover - a Streamlit without this module
         return
-    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
-        PagesManager.uses_pages_directory = False
+    ctx = get_script_run_ctx()
+    if not PagesManager.uses_pages_directory or ctx is None:
+        return
+    PagesManager.uses_pages_directory = False
+    # The entry point itself is running: its st.navigation takes over.
+    if ctx.page_script_hash and ctx.page_script_hash != ctx.pages_manager.main_script_hash:
         st.rerun()
 
 

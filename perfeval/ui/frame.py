@@ -102,6 +102,8 @@ def sidebar_filters() -> Filters:
     years = [int(y) for y in opts["years"]]
     scopes = opts["scopes"] or [links.SCOPE_DEFAULT]
     if from_url:
+        asked = (url.get("year") or [None])[-1]
+        ss["_year_missing"] = asked if asked is not None and asked not in map(str, years) else None
         for key, value in links.filter_values(url, opts, defaults).items():
             ss[key] = _widget_value(key, value)
     else:  # a widget value no longer among the options (demo switched) falls back
@@ -235,9 +237,15 @@ def header(title: str, f: Filters, *, caption: str | None = None) -> None:
     if f.year is not None and q("has_demo", f, allowed()):
         right.badge("演示数据", icon=":material/science:", color="orange",
                     help="当前显示的数据含虚构的演示数据，不代表任何真实单位。")
+    missing = st.session_state.get("_year_missing")
+    if missing is not None and f.year is not None:
+        asked = f"{missing} 年度" if str(missing).isdigit() and len(str(missing)) <= 4 else "所选年度"
+        st.warning(f"数据中没有{asked}的评价，显示 {f.year} 年度。", icon=":material/event_busy:")
     parts = [f"{f.year} 年度" if f.year else "全部年度"]
     if f.compare_year:
         parts.append(f"对比 {f.compare_year} 年度")
+    elif f.year is not None:
+        parts.append("无上年数据")
     parts += [f.region or "全部区域", f.kind or "全部类别",
               f"{len(f.departments)} 个部门" if f.departments else "全部部门", f.scope]
     st.caption(" · ".join(parts) + (f"　{caption}" if caption else ""))
@@ -313,6 +321,35 @@ def page_link(page: str, label: str, **kwargs) -> None:
         st.page_link(page, label=label, query_params=filter_params(), **kwargs)
     except StreamlitPageNotFoundError:
         pass
+
+
+# Screen layout the theme cannot state: KPI values never cut (a smaller font
+# on narrower screens; wrap rather than "158,…"), KPI cards two by two on a
+# phone instead of one per line, and the file uploader's English texts
+# ("Drag and drop", "200MB per file", "Upload") replaced: the page states the
+# real limits in Chinese above it.
+SCREEN_CSS = """<style>
+[data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; white-space: normal;
+  overflow-wrap: anywhere; line-height: 1.2; }
+[data-testid="stMetricLabel"] p { white-space: normal; }
+@media (max-width: 1400px) { [data-testid="stMetricValue"] { font-size: 1.55rem; } }
+@media (max-width: 1180px) { [data-testid="stMetricValue"] { font-size: 1.3rem; } }
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {
+    flex-direction: row; flex-wrap: wrap; gap: 0.5rem; }
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"])
+    > [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
+    width: calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important; }
+  [data-testid="stMetricValue"] { font-size: 1.25rem; }
+}
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; font-size: 0.875rem; }
+</style>"""
+
+
+def screen_style() -> None:
+    st.html(SCREEN_CSS)
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
