@@ -33,7 +33,9 @@ def unmet_panel() -> None:
     if total == 0:
         st.success("当前筛选条件下没有未完成的指标。")
         return
-    df = df.assign(reason=df["reason"].fillna(""), measures=df["measures"].fillna(""))
+    # Empty text, not the grid's "None".
+    df = df.assign(**{c: df[c].fillna("") for c in ("reason", "measures", "goal", "category",
+                                                     "target_text", "actual_text")})
 
     m = st.columns(3)
     m[0].metric("未完成指标", f"{total:,} 个", border=True)

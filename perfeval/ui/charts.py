@@ -52,12 +52,16 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, height=max(320, 24 * len(df) + 120), x="得分（分）")
 
 
+WEBGL_POINTS = 1500  # below this, SVG draws faster than starting a WebGL context
+
+
 def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
     low = df["exec_rate"] < LOW_EXEC
     fig = go.Figure()
+    add = fig.add_scattergl if len(df) > WEBGL_POINTS else fig.add_scatter
     for mask, name, color in ((~low, "执行率≥90%", BLUE), (low, "执行率<90%", RED)):
         part = df[mask]
-        fig.add_scattergl(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
+        add(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
                           marker={"color": color, "size": 9, "opacity": 0.8},
                           customdata=part[["department"]].to_numpy(), text=part["department"],
                           hovertemplate="%{text}<br>执行率 %{x:.1f}%<br>计算得分 %{y:.2f} 分"

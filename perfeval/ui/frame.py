@@ -11,6 +11,7 @@ arguments.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 
 import pandas as pd
@@ -48,14 +49,32 @@ def _cached(path: str, stamp: tuple, name: str, args: tuple, kwargs: tuple):
     return getattr(queries, name)(auth.get_store(), *args, **dict(kwargs))
 
 
+_STAMP: dict[str, tuple[float, tuple]] = {}
+STAMP_SECONDS = 2.0  # a page asks 10-20 queries: one data stamp serves them all
+
+
+def _stamp(s) -> tuple:
+    """The data stamp, read at most once per ``STAMP_SECONDS`` (a scan of the
+    evaluations table at every query adds up at millions of rows). Imports
+    in this process clear it (clear_caches); the CLI cannot write while the
+    dashboard holds the database."""
+    path = str(default_db_path())
+    now = time.monotonic()
+    hit = _STAMP.get(path)
+    if hit is None or now - hit[0] > STAMP_SECONDS:
+        hit = (now, queries.data_stamp(s))
+        _STAMP[path] = hit
+    return hit[1]
+
+
 def q(name: str, *args, **kwargs):
     """Run ``queries.<name>(store, *args, **kwargs)`` through the cache."""
     s = store()
-    stamp = queries.data_stamp(s)
-    return _cached(str(default_db_path()), stamp, name, args, tuple(sorted(kwargs.items())))
+    return _cached(str(default_db_path()), _stamp(s), name, args, tuple(sorted(kwargs.items())))
 
 
 def clear_caches() -> None:
+    _STAMP.clear()
     st.cache_data.clear()
 
 
