@@ -100,9 +100,13 @@ def test_deep_link_is_the_first_request(demo_db, tmp_path, monkeypatch, read_log
         assert any("未完成目标" in t for t in nav) and any("总览" in t for t in nav), nav
         sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
         assert "筛选条件" in sidebar and "budget" not in sidebar
-        assert page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first \
-            .inner_text().endswith("2022")
-        assert region in sidebar
+        year_box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+        shown = year_box.inner_text() + " ".join(
+            year_box.locator("input").evaluate_all("els => els.map(e => e.value)"))
+        assert "2022" in shown, shown
+        values = page.locator('[data-testid="stSidebar"] input').evaluate_all(
+            "els => els.map(e => e.value)")
+        assert region in sidebar + " ".join(values)
         assert query(page.url) == {"year": ["2022"], "region": [region]}
         if read_login:
             assert "需要登录后查看" in page.locator('[data-testid="stMain"]').inner_text()

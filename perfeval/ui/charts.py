@@ -101,7 +101,7 @@ def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
         text=wide.map(lambda v: "" if pd.isna(v) else f"{v:.0f}%").to_numpy(),
         texttemplate="%{text}", hoverinfo="skip",
         colorbar={"title": {"text": "执行率（%）"}}))
-    cells = wide.stack().reset_index(name="rate")
+    cells = wide.stack(future_stack=True).dropna().reset_index(name="rate")  # drawn cells only
     fig.add_scatter(x=[f"{int(y)}年" for y in cells["year"]], y=cells["department"],
                     mode="markers", showlegend=False, customdata=cells[["department"]].to_numpy(),
                     marker={"symbol": "square", "size": 22, "opacity": 0},
