@@ -47,6 +47,7 @@ def settle(page, quiet_ms: int = 2500) -> None:
         const app = document.querySelector('[data-testid="stApp"]');
         const w = window.__perfevalWs;
         return app && app.dataset.testScriptState === "notRunning"
+            && !document.querySelector('[data-testid="stSkeleton"]')
             && w.count > 0 && Date.now() - w.last > quiet; }""", arg=quiet_ms, timeout=120_000)
     page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')]
         .every(p => p.querySelector('.main-svg'))""", timeout=60_000)

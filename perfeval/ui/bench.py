@@ -74,7 +74,9 @@ _DONE = """(quiet) => {
   const w = window.__pb, now = Date.now();
   const drawn = [...document.querySelectorAll('.js-plotly-plot')]
       .every(p => p.querySelector('.main-svg'));
-  return app && app.dataset.testScriptState === "notRunning" && w.n > 0 && drawn
+  // a skeleton stands for an element whose code is still loading
+  const loading = document.querySelector('[data-testid="stSkeleton"]');
+  return app && app.dataset.testScriptState === "notRunning" && w.n > 0 && drawn && !loading
       && now - w.ws > quiet && now - w.dom > quiet; }"""
 
 

@@ -23,11 +23,13 @@ _FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, san
 
 def _layout(fig: go.Figure, title: str, *, height: int = 420, x: str = "", y: str = "",
             legend: bool = True) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, height=height,
-                      margin={"l": 10, "r": 10, "t": 60, "b": 40}, font={"family": _FONT},
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "y": 0.98,
+                             "yanchor": "top"}, height=height,
+                      margin={"l": 10, "r": 10, "t": 80 if legend else 60, "b": 40}, font={"family": _FONT},
                       showlegend=legend,
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
-                              "x": 1, "xanchor": "right", "title": None},
+                      # Under the title, not beside it: on a narrow screen the two collide.
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom",
+                              "x": 0, "xanchor": "left", "title": None},
                       hoverlabel={"font": {"family": _FONT}})
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
