@@ -18,7 +18,7 @@ def _leave_pages_directory_mode() -> None:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
     except ImportError:  # pragma: no cover - a Streamlit without this module
         return
-    ctx = get_script_run_ctx()
+    ctx = get_script_run_ctx(suppress_warning=True)
     if not PagesManager.uses_pages_directory or ctx is None:
         return
     PagesManager.uses_pages_directory = False

@@ -111,10 +111,10 @@ def sidebar_filters() -> Filters:
     url_filters = {k: v for k, v in url.items() if k in links.FILTER_KEYS}
     from_url = ss.get(URL_SEEN) is None or not links.same_params(url_filters, ss[URL_SEEN])
     include_demo = defaults["demo"]
-    if real and "demo" in url_filters:
-        include_demo = url_filters["demo"][-1] == "1"
-    elif real and not from_url:
+    if real and not from_url:  # the switch, as the user left it
         include_demo = bool(ss.get("demo", defaults["demo"]))
+    elif real and "demo" in url_filters:
+        include_demo = url_filters["demo"][-1] == "1"
     opts = all_opts if include_demo else q("filter_options", allowed(), include_demo=False)
     defaults = links.filter_defaults(opts, real_data=real)
     ss[DEFAULTS] = defaults
