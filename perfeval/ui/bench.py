@@ -66,8 +66,12 @@ window.WebSocket = class extends Orig {
     this.addEventListener('message', () => { window.__pb.ws = Date.now(); window.__pb.n += 1; });
   }
 };
-new MutationObserver(() => { window.__pb.dom = Date.now(); })
-  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+// Elements added or removed, outside charts and grids: once drawn, Plotly and
+// the data grid keep adjusting their own layers (resizes) for a long while.
+new MutationObserver((ms) => {
+  if (ms.some(m => !(m.target.closest && m.target.closest('.js-plotly-plot, [data-testid="stDataFrame"]'))))
+    window.__pb.dom = Date.now();
+}).observe(document, {subtree: true, childList: true, characterData: true});
 """
 _DONE = """(quiet) => {
   const app = document.querySelector('[data-testid="stApp"]');
