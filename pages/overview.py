@@ -101,9 +101,9 @@ with right:
     ui.chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"), "ov_scatter")
     gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
     st.markdown("##### 自评分虚高最多的 5 个部门")
-    gaps = gaps[gaps["gap"].notna()]
+    gaps = gaps[gaps["gap"] > 0]  # 虚高: only self-scores above the computed score
     if gaps.empty:
-        st.info("没有可比较的自评得分。")
+        st.info("没有自评得分高于计算得分的部门。")
     else:
         gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
                       "gap": "差额"}

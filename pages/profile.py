@@ -21,8 +21,10 @@ allowed = ui.allowed()
 printing.pdf_button()
 
 options = ui.q("filter_options", allowed)["departments"]
-dept = st.selectbox("部门", options, index=None, key=links.PROFILE_KEY, bind="query-params",
-                    placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
+dept, unknown = ui.url_select("部门", options, key=links.PROFILE_KEY,
+                              placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
+if unknown is not None:
+    st.warning("链接中的部门未找到或无权查看。", icon=":material/person_off:")
 if dept is None:
     lowest = ui.q("department_scores", f, allowed, order="low", limit=1)
     if lowest.empty:
@@ -111,7 +113,9 @@ else:
     met = inds["met_computed"].astype(object).where(inds["met_computed"].notna(), None)
     inds = inds.assign(status=["未完成" if v is False or v == 0 else
                                ("完成" if v is True or v == 1 else "无法判断") for v in met],
-                       reason=inds["reason"].fillna(""))
+                       **{c: inds[c].fillna("") for c in ("reason", "goal", "category",
+                                                           "indicator", "target_text",
+                                                           "actual_text")})
     over = inds["over_achieved"].astype(object).where(inds["over_achieved"].notna(), False)
     inds.loc[over.astype(bool).to_numpy(), "status"] = f"超额（{rules.over_text()}）"
     goal_view = st.segmented_control("显示", ["all", "unmet"], default="all", key="profile_view",
@@ -122,18 +126,21 @@ else:
               "subcategory": "二级指标", "indicator": "三级指标", "target_text": "目标值",
               "actual_text": "实际值", "weight": "分值", "score": "得分", "lost": "失分",
               "reason": "偏差原因"}
-    st.dataframe(shown, hide_index=True, height=420,
-                 column_order=["goal_no", "goal", "category", "indicator", "target_text",
-                               "actual_text", "status", "weight", "score", "reason"],
-                 column_config={**labels, "status": st.column_config.TextColumn("状态"),
-                                "goal_no": st.column_config.NumberColumn("序号", format="%d"),
-                                "weight": st.column_config.NumberColumn("分值", format="%.2f"),
-                                "score": st.column_config.NumberColumn("得分", format="%.2f")})
-    printing.print_table(shown, {**{k: labels[k] for k in ("goal_no", "goal", "category",
-                                                         "indicator", "target_text",
-                                                         "actual_text")},
-                                 "status": "状态", "weight": "分值", "score": "得分",
-                                 "reason": "偏差原因"}, {"goal_no": str})
+    if shown.empty:  # an empty grid would say "empty"
+        st.success("该评价没有未完成的指标。")
+    else:
+        st.dataframe(shown, hide_index=True, height=420,
+                     column_order=["goal_no", "goal", "category", "indicator", "target_text",
+                                   "actual_text", "status", "weight", "score", "reason"],
+                     column_config={**labels, "status": st.column_config.TextColumn("状态"),
+                                    "goal_no": st.column_config.NumberColumn("序号", format="%d"),
+                                    "weight": st.column_config.NumberColumn("分值", format="%.2f"),
+                                    "score": st.column_config.NumberColumn("得分", format="%.2f")})
+        printing.print_table(shown, {**{k: labels[k] for k in ("goal_no", "goal", "category",
+                                                             "indicator", "target_text",
+                                                             "actual_text")},
+                                     "status": "状态", "weight": "分值", "score": "得分",
+                                     "reason": "偏差原因"}, {"goal_no": str})
     ui.download(inds, {**labels, "met_computed": "是否完成"}, f"部门画像-{dept}", f,
                 key="dl_profile")
 

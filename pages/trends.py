@@ -26,8 +26,11 @@ def trend_panel() -> None:
         st.info("当前筛选条件下没有多年数据。")
     else:
         who = "、".join(chosen) if len(chosen) <= 3 else f"{len(chosen)} 个部门"
-        title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else '全部部门平均'}）"
-        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines")
+        # A department-scoped account averages only the departments it may see.
+        everyone = "全部部门平均" if allowed is None else f"可查看的 {len(allowed)} 个部门平均"
+        title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else everyone}）"
+        # The average line is no department: a click on it opens nothing.
+        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines", clickable=bool(chosen))
         if not chosen:
             st.caption("在左侧“部门”中选择部门，可对比各部门的历年走势。")
         elif len(f.departments) > len(chosen):
@@ -36,9 +39,9 @@ def trend_panel() -> None:
 
 trend_panel()
 
-st.markdown(f"#### {f.year} 年度与 {f.compare_year or '—'} 年度对比")
+st.markdown(f"#### {f.year} 年度与 {f.compare_year or '上年'} 年度对比")
 if f.compare_year is None:
-    st.info("没有对比年度的数据：请在左侧选择对比年度。")
+    st.info("无上年数据：可在左侧选择另一个对比年度。")
 else:
     yoy = ui.q("year_over_year", f, allowed, order="delta", limit=500)
     labels = {"department": "部门", "total": "计算得分", "total_prev": "上期计算得分",
@@ -72,8 +75,12 @@ else:
 
 st.markdown("#### 与同类部门中位数比较")
 med = ui.q("kind_medians", f, allowed, tuple(chosen), limit=30)
+# A median over one department says nothing (a department-scoped account
+# often sees only its own): compare only where the kind has two or more.
+single = med[med["kind_count"] < 2] if not med.empty else med
+med = med[med["kind_count"] >= 2] if not med.empty else med
 if med.empty:
-    st.info("没有可比较的得分。")
+    st.info("同类部门不足两个，不计算中位数。" if not single.empty else "没有可比较的得分。")
 else:
     title = ("所选部门与同类部门计算得分中位数之差" if chosen
              else "低于同类部门中位数最多的部门（计算得分）")

@@ -36,7 +36,9 @@ def unmet_panel() -> None:
     if total == 0:
         st.success("当前筛选条件下没有未完成的指标。")
         return
-    df = df.assign(reason=df["reason"].fillna(""), measures=df["measures"].fillna(""))
+    # Empty text, not the grid's "None".
+    df = df.assign(**{c: df[c].fillna("") for c in ("reason", "measures", "goal", "category",
+                                                     "target_text", "actual_text")})
 
     m = st.columns(3)
     m[0].metric("未完成指标", f"{total:,} 个", border=True)
@@ -48,8 +50,10 @@ def unmet_panel() -> None:
         st.caption(f"显示前 {SHOW_ROWS:,} 个（共 {total:,} 个）；下载的 Excel 含全部（最多 "
                    f"{DOWNLOAD_ROWS:,} 个）。")
 
-    cols = ["department", "year", "goal", "category", "indicator", "target_text", "actual_text",
-            "shortfall", "lost", "streak", "reason", "measures"]
+    # Key columns first: on a narrow screen 部门 (pinned) and 指标 with its
+    # target, actual and shortfall stay in view; the rest scrolls.
+    cols = ["department", "indicator", "target_text", "actual_text", "shortfall", "streak",
+            "lost", "category", "goal", "year", "reason", "measures"]
     ev = st.dataframe(
         df, key="unmet_table", hide_index=True, on_select="rerun", selection_mode="single-row",
         column_order=cols, height=560,

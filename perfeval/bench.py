@@ -25,7 +25,8 @@ def _timed(fn):
     return time.perf_counter() - start, out
 
 
-def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> dict:
+def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool,
+               browser: bool = False) -> dict:
     from .audit import bench_audit
     from .demo import build_demo
     from .scoring import score_store
@@ -54,7 +55,22 @@ def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool) -> di
     out[f"{tag}_db_file_bytes"] = db.stat().st_size
     if pages:
         out.update(_bench_pages(db, tag))
+    if browser:
+        out.update(_bench_browser(db, tag))
     return out
+
+
+def _bench_browser(db: Path, tag: str) -> dict:
+    """First view and a year change of each page in Chromium, beside a trivial
+    Streamlit page (perfeval.ui.bench.bench_browser), in a child process."""
+    code = ("import json,sys; from perfeval.ui.bench import bench_browser; "
+            "print(json.dumps(bench_browser(sys.argv[1])))")
+    proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"浏览器计时失败：{proc.stderr.strip().splitlines()[-1:]}")
+    timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {f"{tag}_browser_{k}": v for k, v in timings.items()}
 
 
 def _bench_csv(store: Store, workdir: Path, tag: str) -> dict:
@@ -138,13 +154,15 @@ def bench_reading(min_seconds: float = 1.0) -> dict:
     return out
 
 
-def run(sizes: list[int], *, csv_rows: int, page_sizes: list[int], keep: Path | None) -> dict:
+def run(sizes: list[int], *, csv_rows: int, page_sizes: list[int], keep: Path | None,
+        browser_sizes: list[int] | None = None) -> dict:
     out: dict[str, float | int] = dict(bench_reading())
     with tempfile.TemporaryDirectory(prefix="perfeval-bench-") as tmp:
         workdir = keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for rows in sizes:
             out.update(bench_size(rows, workdir, csv_import=rows == csv_rows,
-                                  pages=rows in page_sizes))
+                                  pages=rows in page_sizes,
+                                  browser=rows in (browser_sizes or [])))
     return out
 

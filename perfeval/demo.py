@@ -284,6 +284,6 @@ def import_sample(store: Store) -> int:
     from .ingest.report import read_report
 
     ev = read_report(SAMPLE)
-    ev.is_demo = True
+    ev.is_demo = False  # a real report: shown without the 演示数据 badge
     store.write([ev], imported_by="demo")
     return sum(len(g.indicators) for g in ev.goals)

@@ -32,6 +32,7 @@ class Filters:
     departments: tuple[str, ...] = field(default_factory=tuple)
     scope: str | None = DEFAULT_SCOPE
     scheme: str = DEFAULT_SCHEME
+    include_demo: bool = True  # False: leave demo rows out (once real data exists)
 
     def describe(self) -> list[tuple[str, str]]:
         """(名称, 取值) pairs, for the first sheet of a download."""
@@ -81,6 +82,8 @@ class Filters:
         if allowed is not None:
             conds.append(f"list_contains(?::VARCHAR[], {a}.department)")
             params.append(list(allowed))
+        if not self.include_demo:
+            conds.append(f"NOT {a}.is_demo")
         if eval_ids is not None:
             conds.append(f"list_contains(?::BIGINT[], {a}.eval_id)")
             params.append([int(x) for x in eval_ids])

@@ -74,9 +74,18 @@ def generation(db) -> int:
     return db.generation()
 
 
-def filter_options(db, allowed: Sequence[str] | None = None) -> dict[str, list]:
+def has_real_data(db) -> bool:
+    """Whether evaluations other than the demo set are current: the ones not
+    written by ``perfeval demo`` (which also loads the real sample report)."""
+    df = db.query_df("SELECT count(*) AS n FROM evaluations WHERE is_current "
+                     "AND NOT is_demo AND coalesce(imported_by, '') <> 'demo'")
+    return int(df["n"].iloc[0]) > 0
+
+
+def filter_options(db, allowed: Sequence[str] | None = None, *,
+                   include_demo: bool = True) -> dict[str, list]:
     """Years (latest first), regions, kinds, departments and scopes that have data."""
-    cond, params = Filters(scope=None).where("e", years=None, allowed=allowed)
+    cond, params = Filters(scope=None, include_demo=include_demo).where("e", years=None, allowed=allowed)
     df = db.query_df(f"""
         SELECT list(DISTINCT year ORDER BY year DESC) AS years,
                list(DISTINCT region ORDER BY region) FILTER (region IS NOT NULL) AS regions,

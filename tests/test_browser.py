@@ -107,7 +107,7 @@ def test_dashboard_in_browser(server):
         other.screenshot(path=str(ARTIFACTS / "copied-url.png"))
 
         # The filter survives a page switch through the navigation.
-        other.locator('[data-testid="stSidebarNav"] a', has_text="预算执行").click()
+        other.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a', has_text="预算执行").click()
         other.get_by_role("heading", name="预算执行", exact=True).wait_for(timeout=30_000)
         _settle(other)
         assert "year=2022" in other.url

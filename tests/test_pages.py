@@ -216,3 +216,116 @@ def test_queries_module_is_the_source(demo_db):
         k = queries.kpis(s, queries.Filters(year=2020, compare_year=2019), None)
     for y in (2019, 2020):
         assert k[y]["avg_total"] == pytest.approx(scores[scores["year"] == y]["total"].mean())
+
+
+@pytest.fixture
+def mixed_db(tmp_path):
+    """The demo set plus one real evaluation imported by a user."""
+    from tests.conftest import small_evaluation
+
+    path = tmp_path / "mixed.duckdb"
+    with Store(path) as s:
+        build_demo(s, with_sample=False)
+        s.write([small_evaluation("真实街道办事处", 2023)], imported_by="录入员甲")
+        ensure_scores(s)
+    return path
+
+
+def _badge(at: AppTest) -> bool:
+    return any("演示数据" in md.value for md in at.markdown)
+
+
+def test_real_data_leaves_demo_rows_out_by_default(monkeypatch, mixed_db):
+    at = run(monkeypatch, mixed_db)
+    assert metrics(at)["参评部门"] == "1 个"  # only the real one, in its (latest) year
+    assert not _badge(at)
+    switch = at.toggle(key="demo")
+    assert switch.label == "含演示数据" and switch.value is False
+    # AppTest reruns a page without the entry point: the switch's effect is
+    # checked through its URL parameter, which the switch writes.
+    at = run(monkeypatch, mixed_db, demo="1", year="2023")
+    assert at.toggle(key="demo").value is True
+    assert metrics(at)["参评部门"] == "31 个" and _badge(at)  # 2023: 30 demo + 1 real
+
+
+def test_demo_switch_comes_from_the_url(monkeypatch, mixed_db):
+    at = run(monkeypatch, mixed_db, demo="1", year="2024")
+    assert at.toggle(key="demo").value is True
+    assert metrics(at)["参评部门"] == "30 个" and _badge(at)
+
+
+def test_demo_only_database_shows_demo_without_a_switch(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path)
+    assert not [t for t in at.toggle if t.key == "demo"]
+    assert _badge(at)
+
+
+def test_sample_report_is_not_demo_data(tmp_path):
+    path = tmp_path / "sample.duckdb"
+    with Store(path) as s:
+        build_demo(s)
+        ensure_scores(s)
+        f = queries.Filters(year=2022, departments=("武汉市硚口区人民政府荣华街道办事处",))
+        assert not queries.has_demo(s, f, None)
+        assert not queries.has_real_data(s)  # loaded by `perfeval demo`: no real import yet
+
+
+def test_unknown_department_in_the_url(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path, "profile", dept="没有这个部门")
+    assert any("未找到或无权查看" in w.value for w in at.warning)
+
+
+def test_forbidden_department_in_the_url(monkeypatch, demo_db):
+    path, scores, _ = demo_db
+    own, other = sorted(scores["department"].unique())[:2]
+    monkeypatch.setenv("PERFEVAL_DB", str(path))
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "pages" / "profile.py"), default_timeout=60)
+    at.session_state["allowed_departments"] = [own]
+    at.session_state["auth_user"] = {"name": "甲", "role": "查看者", "departments": [own]}
+    at.session_state["auth_last_active"] = __import__("time").time()
+    at.query_params["dept"] = other
+    with Store(path) as s:
+        from perfeval import users
+        users.add_user(s, "甲", "Password-2024", users.VIEWER, [own], actor=None)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("未找到或无权查看" in w.value for w in at.warning)
+    assert own in at.subheader[0].value
+
+
+def test_year_not_in_the_data_says_so(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path, year="1999")
+    assert any("没有1999 年度" in w.value or "1999 年度" in w.value for w in at.warning)
+    assert "2024 年度" in at.caption[0].value
+
+
+def test_no_previous_year(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path, "trends", year="2019")
+    assert "无上年数据" in at.caption[0].value
+    assert any("无上年数据" in i.value for i in at.info)
+
+
+def test_self_score_gap_table_lists_only_positive_gaps(monkeypatch, demo_db):
+    path, _, _ = demo_db
+    at = run(monkeypatch, path)
+    gaps = next(d.value for d in at.dataframe if "gap" in d.value.columns)
+    assert (gaps["gap"] > 0).all()
+
+
+def test_filters_write_the_url_once_each(monkeypatch, demo_db):
+    """Defaults leave the URL; a repeated parameter is written once."""
+    path, scores, _ = demo_db
+    region = sorted(scores["region"].unique())[0]
+    at = run(monkeypatch, path, year=["2022", "2022"], region=[region, region], cmp="2024")
+    def every(key):
+        v = at.query_params[key]
+        return v if isinstance(v, list) else [v]
+
+    assert every("year") == ["2022"] and every("region") == [region]
+    at = run(monkeypatch, path, year="2024")  # the default year
+    assert "year" not in at.query_params

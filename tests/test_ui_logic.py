@@ -100,3 +100,72 @@ def test_excel_download_filters_sheet_numbers_and_no_formulas():
     assert ws.cell(2, 2).number_format == "0.00%"
     assert ws.cell(4, 2).value is None  # missing stays empty
     assert ws.cell(6, 3).value == 5 and ws.cell(6, 3).data_type == "n"
+
+
+OPTIONS = {"years": [2024, 2023, 2022], "regions": ["东区", "西区"], "kinds": ["街道", "委局"],
+           "departments": ["甲", "乙", "丙"], "scopes": ["部门整体", "项目"]}
+
+
+def test_filter_values_take_the_url_and_fall_back_to_defaults():
+    d = links.filter_defaults(OPTIONS)
+    assert d == {"year": 2024, "cmp": None, "region": None, "kind": None, "departments": [],
+                 "scope": "部门整体", "demo": True}
+    v = links.filter_values({"year": ["2022"], "region": ["西区"], "departments": ["丙", "丁"],
+                             "scope": ["项目"]}, OPTIONS, d)
+    assert v == {"year": 2022, "cmp": None, "region": "西区", "kind": None,
+                 "departments": ["丙"], "scope": "项目", "demo": True}
+    # unknown values are the defaults; a year not in the data is the latest
+    assert links.filter_values({"year": ["1999"], "kind": ["x"]}, OPTIONS, d) == d
+
+
+def test_demo_is_a_choice_only_with_real_data():
+    real = links.filter_defaults(OPTIONS, real_data=True)
+    assert real["demo"] is False
+    assert links.filter_values({"demo": ["1"]}, OPTIONS, real)["demo"] is True
+    assert links.filter_values({}, OPTIONS, real)["demo"] is False
+    demo_only = links.filter_defaults(OPTIONS)
+    assert links.filter_values({"demo": ["0"]}, OPTIONS, demo_only)["demo"] is True
+
+
+def test_url_params_leave_defaults_out_and_round_trip():
+    d = links.filter_defaults(OPTIONS, real_data=True)
+    assert links.url_params(d, d) == {}
+    values = {**d, "year": 2023, "departments": ["甲", "乙"], "demo": True}
+    params = links.url_params(values, d)
+    assert params == {"year": "2023", "departments": ["甲", "乙"], "demo": "1"}
+    as_url = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    assert links.filter_values(as_url, OPTIONS, d) == values
+
+
+def test_same_params():
+    assert links.same_params({"year": ["2023"]}, {"year": "2023"})
+    assert links.same_params({"year": ["2023"], "region": []}, {"year": "2023"})
+    assert not links.same_params({"year": ["2023", "2023"]}, {"year": "2023"})
+    assert not links.same_params({}, {"year": "2023"})
+
+
+def test_drill_down_target_url_holds_every_filter():
+    params = links.profile_params({"year": "2023", "region": "西区", "departments": ["甲", "乙"],
+                                   "demo": "1", "unmet_kw": "x"}, "乙")
+    url = links.page_url(links.PROFILE_PAGE, params)
+    assert url.startswith("profile?")
+    from urllib.parse import parse_qs, urlsplit
+    assert parse_qs(urlsplit(url).query) == {"year": ["2023"], "region": ["西区"],
+                                             "departments": ["甲", "乙"], "demo": ["1"],
+                                             "dept": ["乙"]}
+    assert links.page_url("pages/unmet.py", {}) == "unmet"
+    # text from data is percent-encoded: nothing of it can close the script
+    assert "<" not in links.page_url(links.PROFILE_PAGE, {"dept": "</script>"})
+
+
+def test_heatmap_cells_carry_their_department():
+    from perfeval.ui import charts
+
+    df = pd.DataFrame({"department": ["甲", "甲", "乙"], "year": [2023, 2024, 2024],
+                       "exec_rate": [0.8, 0.95, 0.9]})
+    fig = charts.exec_heatmap(df, "t")
+    cells = fig.data[1]
+    assert cells.type == "scatter" and len(cells.x) == 3
+    for x, y, custom in zip(cells.x, cells.y, cells.customdata, strict=True):
+        state = {"selection": {"points": [{"x": x, "y": y, "customdata": list(custom)}]}}
+        assert links.department_from_chart(state) == y

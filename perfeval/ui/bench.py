@@ -38,3 +38,177 @@ def bench_pages(db_path: str | Path, *, timeout: float = 120) -> dict[str, float
         if at.exception:
             raise RuntimeError(f"{name}: {at.exception[0].value}")
     return out
+
+
+# -- the browser: what a user waits for ------------------------------------------
+
+TRIVIAL_PAGE = '''import streamlit as st
+st.set_page_config(page_title="基准", layout="wide")
+with st.sidebar:
+    st.selectbox("年度", [2024, 2023, 2022], key="year")
+st.title("基准页面")
+st.write("一个最简单的 Streamlit 页面，用作浏览器计时的参照。")
+'''
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+BROWSER_PAGES = {"overview": "", "budget": "budget", "unmet": "unmet", "trends": "trends",
+                 "profile": "profile"}
+# Set before any page script runs: the time of the last websocket message and
+# of the last change to the page (charts and grids draw after the last message).
+_WATCH = """
+window.__pb = {ws: Date.now(), dom: Date.now(), n: 0};
+const Orig = window.WebSocket;
+window.WebSocket = class extends Orig {
+  constructor(...a) {
+    super(...a);
+    this.addEventListener('message', () => { window.__pb.ws = Date.now(); window.__pb.n += 1; });
+  }
+};
+// Elements added or removed, outside charts and grids: once drawn, Plotly and
+// the data grid keep adjusting their own layers (resizes) for a long while.
+new MutationObserver((ms) => {
+  if (ms.some(m => !(m.target.closest && m.target.closest('.js-plotly-plot, [data-testid="stDataFrame"]'))))
+    window.__pb.dom = Date.now();
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+_DONE = """(quiet) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const w = window.__pb, now = Date.now();
+  const drawn = [...document.querySelectorAll('.js-plotly-plot')]
+      .every(p => p.querySelector('.main-svg'));
+  // a skeleton stands for an element whose code is still loading
+  const loading = document.querySelector('[data-testid="stSkeleton"]');
+  return app && app.dataset.testScriptState === "notRunning" && w.n > 0 && drawn && !loading
+      && now - w.ws > quiet && now - w.dom > quiet; }"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server:
+    """``streamlit run <script>`` on a free loopback port, until closed."""
+
+    def __init__(self, script: Path, env: dict, log: Path):
+        import subprocess
+        import sys
+        import urllib.request
+
+        port = _free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self._log = open(log, "w")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=self._log)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise RuntimeError(f"streamlit 未能启动：{log}")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except Exception:
+            self.proc.kill()
+        self._log.close()
+
+
+def _first_view(browser, url: str, quiet_ms: int, timeout_ms: int) -> tuple[float, object]:
+    """Seconds from the start of navigation in a new session (a new browser
+    context) until the page is finished: script run over, charts drawn."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.add_init_script(_WATCH)
+    page.goto(url)
+    page.wait_for_function(_DONE, arg=quiet_ms, timeout=timeout_ms)
+    secs = page.evaluate("(Math.max(window.__pb.ws, window.__pb.dom) - performance.timeOrigin)"
+                         " / 1000")
+    return secs, page
+
+
+def _change_year(page, year: str, quiet_ms: int, timeout_ms: int) -> float:
+    """Seconds from choosing another year in the sidebar until finished again."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+    option = page.get_by_role("option", name=year, exact=True)
+    option.wait_for(timeout=timeout_ms)
+    start = page.evaluate("Date.now()")
+    option.click()
+    page.wait_for_function("(t) => window.__pb.ws > t", arg=start, timeout=timeout_ms)
+    page.wait_for_function(_DONE, arg=quiet_ms, timeout=timeout_ms)
+    return page.evaluate("(t) => (Math.max(window.__pb.ws, window.__pb.dom) - t) / 1000", start)
+
+
+def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None = None,
+                  quiet_ms: int = 1200, timeout: float = 180) -> dict[str, float]:
+    """First view of each page and a year change, in Chromium, beside a trivial
+    Streamlit page served in the same run: seconds (medians of ``repeats``)
+    and the ratios to the trivial page's. Raises RuntimeError without
+    Playwright or Chromium."""
+    import statistics
+    import tempfile
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise RuntimeError("浏览器计时需要 playwright（pip install playwright）") from exc
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"浏览器计时需要 Chromium：没有找到 {CHROMIUM}")
+    pages = BROWSER_PAGES if pages is None else pages
+    from perfeval.queries import filter_options
+    from perfeval.store import Store
+
+    with Store(db_path, read_only=True) as s:
+        years = filter_options(s)["years"]
+    other = str(years[1] if len(years) > 1 else years[0])  # the year a user switches to
+    timeout_ms = int(timeout * 1000)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="perfeval-browser-") as tmp:
+        trivial = Path(tmp) / "trivial.py"
+        trivial.write_text(TRIVIAL_PAGE, encoding="utf-8")
+        app = _Server(ROOT / "app.py", {"PERFEVAL_DB": str(db_path)}, Path(tmp) / "app.log")
+        try:
+            ref = _Server(trivial, {}, Path(tmp) / "trivial.log")
+        except Exception:
+            app.close()
+            raise
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                # Warm-up, not counted: the servers' first runs and the browser's caches.
+                for url in (ref.base, *(f"{app.base}/{path}" for path in pages.values())):
+                    _, page = _first_view(browser, url, quiet_ms, timeout_ms)
+                    page.context.close()
+                targets = {"trivial": (ref.base, "2023"),
+                           **{name: (f"{app.base}/{path}", other) for name, path in pages.items()}}
+                for name, (url, year) in targets.items():
+                    first, change = [], []
+                    for _ in range(repeats):
+                        secs, page = _first_view(browser, url, quiet_ms, timeout_ms)
+                        first.append(secs)
+                        change.append(_change_year(page, year, quiet_ms, timeout_ms))
+                        page.context.close()
+                    out[f"{name}_first_s"] = round(statistics.median(first), 3)
+                    out[f"{name}_change_s"] = round(statistics.median(change), 3)
+                browser.close()
+        finally:
+            app.close()
+            ref.close()
+    for name in pages:
+        out[f"{name}_first_ratio"] = round(out[f"{name}_first_s"] / out["trivial_first_s"], 2)
+        out[f"{name}_change_ratio"] = round(out[f"{name}_change_s"] / out["trivial_change_s"], 2)
+    return out

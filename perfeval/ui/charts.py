@@ -39,11 +39,13 @@ _FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, san
 
 def _layout(fig: go.Figure, title: str, *, height: int = 420, x: str = "", y: str = "",
             legend: bool = True) -> go.Figure:
-    fig.update_layout(title={"text": esc(title), "x": 0, "xanchor": "left"}, height=height,
-                      margin={"l": 10, "r": 10, "t": 60, "b": 40}, font={"family": _FONT},
+    fig.update_layout(title={"text": esc(title), "x": 0, "xanchor": "left", "y": 0.98,
+                             "yanchor": "top"}, height=height,
+                      margin={"l": 10, "r": 10, "t": 80 if legend else 60, "b": 40}, font={"family": _FONT},
                       showlegend=legend,
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom",
-                              "x": 1, "xanchor": "right", "title": None},
+                      # Under the title, not beside it: on a narrow screen the two collide.
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom",
+                              "x": 0, "xanchor": "left", "title": None},
                       hoverlabel={"font": {"family": _FONT}})
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
@@ -68,13 +70,16 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, height=max(320, 24 * len(df) + 120), x="得分（分）")
 
 
+WEBGL_POINTS = 1500  # below this, SVG draws faster than starting a WebGL context
+
+
 def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
     low = df["exec_rate"] < LOW_EXEC
     fig = go.Figure()
-    for mask, name, color in ((~low, f"执行率≥{rules.pct_text(LOW_EXEC)}", BLUE),
-                              (low, f"执行率<{rules.pct_text(LOW_EXEC)}", RED)):
+    add = fig.add_scattergl if len(df) > WEBGL_POINTS else fig.add_scatter
+    for mask, name, color in ((~low, f"执行率≥{rules.pct_text(LOW_EXEC)}", BLUE), (low, f"执行率<{rules.pct_text(LOW_EXEC)}", RED)):
         part = df[mask]
-        fig.add_scattergl(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
+        add(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
                           marker={"color": color, "size": 9, "opacity": 0.8},
                           customdata=part[["department"]].to_numpy(), text=esc(part["department"]),
                           hovertemplate="%{text}<br>执行率 %{x:.1f}%<br>计算得分 %{y:.2f} 分"
@@ -102,15 +107,24 @@ def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
 
 
 def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
+    """Department × year execution rates. Plotly reports no selection on a
+    heatmap, so an invisible square marker sits on each cell: a click on a
+    cell selects that marker and opens the department (customdata)."""
     wide = df.pivot(index="department", columns="year", values="exec_rate") * 100
+    xs = [f"{int(y)}年" for y in wide.columns]
     fig = go.Figure(go.Heatmap(
-        z=wide.to_numpy(), x=[f"{int(y)}年" for y in wide.columns], y=esc(wide.index),
+        z=wide.to_numpy(), x=xs, y=esc(wide.index),
         zmin=70, zmax=100, zmid=LOW_EXEC * 100,
         colorscale=[[0, RED], [0.5, "#F4F1EA"], [1, GREEN]],
         text=wide.map(lambda v: "" if pd.isna(v) else f"{v:.0f}%").to_numpy(),
-        texttemplate="%{text}", customdata=[[d] * len(wide.columns) for d in wide.index],
-        colorbar={"title": {"text": "执行率（%）"}},
-        hovertemplate="%{y}<br>%{x}<br>执行率 %{z:.1f}%<extra></extra>"))
+        texttemplate="%{text}", hoverinfo="skip",
+        colorbar={"title": {"text": "执行率（%）"}}))
+    cells = wide.stack(future_stack=True).dropna().reset_index(name="rate")  # drawn cells only
+    fig.add_scatter(x=[f"{int(y)}年" for y in cells["year"]], y=cells["department"],
+                    mode="markers", showlegend=False, customdata=cells[["department"]].to_numpy(),
+                    marker={"symbol": "square", "size": 22, "opacity": 0},
+                    hovertemplate="%{y}<br>%{x}<br>执行率 %{text}<extra></extra>",
+                    text=[f"{v:.1f}%" for v in cells["rate"]])
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, height=max(320, 26 * len(wide) + 140), x="年度", legend=False)
 

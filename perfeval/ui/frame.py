@@ -10,6 +10,7 @@ transaction), the query and its arguments.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -22,7 +23,10 @@ from perfeval.store import default_db_path
 from perfeval.ui import auth, links
 from perfeval.ui.text import md
 
-ALL = None  # the "全部" option of region/kind selectboxes
+# The "全部" / "上一年度" options: not None, which a selectbox shows as its
+# placeholder (English "Choose an option") instead of the option's label.
+ALL = ""
+PREVIOUS = 0
 SCOPE_DEFAULT = "部门整体"
 
 
@@ -61,34 +65,106 @@ def clear_caches() -> None:
 
 
 # -- global filters ------------------------------------------------------------
+#
+# The filters are plain widgets whose values the frame copies to and from the
+# URL itself, not ``bind="query-params"`` widgets: Streamlit refuses to set a
+# bound parameter, so a click-through could not carry the filters to its
+# target, and a bound widget's first run on a new session writes the URL and
+# asks for a second run. The rule: when the URL's filters differ from the ones
+# this session last saw (a new session, a shared link, Back, a link), the URL
+# wins and sets the widgets; otherwise the widgets win and the URL follows.
+
+URL_SEEN = "_url_seen"
+DEFAULTS = "_filter_defaults"
+
+
+def _url_now() -> dict[str, list[str]]:
+    return {k: st.query_params.get_all(k) for k in st.query_params}
+
+
+def _real_data() -> bool:
+    return bool(q("has_real_data"))
 
 
 def sidebar_filters() -> Filters:
-    """The global filters in the sidebar, each bound to its URL parameter.
-    Called once per run by the entry point, before the page runs."""
-    opts = q("filter_options", allowed())
+    """The global filters in the sidebar, synchronised with the URL. Called
+    once per run by the entry point, before the page runs."""
+    real = _real_data()
+    all_opts = q("filter_options", allowed())
+    defaults = links.filter_defaults(all_opts, real_data=real)
+    ss = st.session_state
+    url = _url_now()
+    url_filters = {k: v for k, v in url.items() if k in links.FILTER_KEYS}
+    from_url = ss.get(URL_SEEN) is None or not links.same_params(url_filters, ss[URL_SEEN])
+    include_demo = defaults["demo"]
+    if real and not from_url:  # the switch, as the user left it
+        include_demo = bool(ss.get("demo", defaults["demo"]))
+    elif real and "demo" in url_filters:
+        include_demo = url_filters["demo"][-1] == "1"
+    opts = all_opts if include_demo else q("filter_options", allowed(), include_demo=False)
+    defaults = links.filter_defaults(opts, real_data=real)
+    ss[DEFAULTS] = defaults
     years = [int(y) for y in opts["years"]]
+    scopes = opts["scopes"] or [links.SCOPE_DEFAULT]
+    if from_url:
+        asked = (url.get("year") or [None])[-1]
+        ss["_year_missing"] = asked if asked is not None and asked not in map(str, years) else None
+        for key, value in links.filter_values(url, opts, defaults).items():
+            ss[key] = _widget_value(key, value)
+    else:  # a widget value no longer among the options (demo switched) falls back
+        for key, choices in (("year", years), ("cmp", years), ("region", opts["regions"]),
+                             ("kind", opts["kinds"]), ("scope", scopes)):
+            if _value(key, ss.get(key)) is not None and ss.get(key) not in choices:
+                ss[key] = _widget_value(key, defaults[key])
+        ss["departments"] = [d for d in ss.get("departments") or [] if d in opts["departments"]]
     with st.sidebar:
         st.markdown("### 筛选条件")
+        if real and q("has_demo", Filters(), allowed()):
+            st.toggle("含演示数据", key="demo",
+                      help="已有真实评价：默认不显示演示数据。打开后一并显示虚构的演示数据。")
         if not years:
             st.caption("数据库中还没有评价数据。")
-            return Filters()
-        # Bound widgets write the option's label to the URL: keep labels plain.
-        st.selectbox("年度", years, key="year", bind="query-params")
-        st.selectbox("对比年度", [None, *years], key="cmp", bind="query-params",
-                     format_func=lambda y: "上一年度" if y is None else str(y))
-        st.selectbox("区域", [ALL, *opts["regions"]], key="region", bind="query-params",
-                     format_func=lambda v: "全部区域" if v is None else v)
-        st.selectbox("类别", [ALL, *opts["kinds"]], key="kind", bind="query-params",
-                     format_func=lambda v: "全部类别" if v is None else v)
-        st.multiselect("部门", opts["departments"], key="departments", bind="query-params",
+            ss[URL_SEEN] = url_filters
+            return Filters(include_demo=include_demo)
+        st.selectbox("年度", years, key="year")
+        st.selectbox("对比年度", [PREVIOUS, *years], key="cmp",
+                     format_func=lambda y: "上一年度" if y == PREVIOUS else str(y))
+        st.selectbox("区域", [ALL, *opts["regions"]], key="region",
+                     format_func=lambda v: v or "全部区域")
+        st.selectbox("类别", [ALL, *opts["kinds"]], key="kind",
+                     format_func=lambda v: v or "全部类别")
+        st.multiselect("部门", opts["departments"], key="departments",
                        placeholder="全部部门（可多选）")
-        scopes = opts["scopes"]
         if len(scopes) > 1:
-            st.segmented_control("评价范围", scopes, key="scope", bind="query-params",
-                                 default=SCOPE_DEFAULT if SCOPE_DEFAULT in scopes else scopes[0],
-                                 required=True)
+            st.segmented_control("评价范围", scopes, key="scope", required=True)
+    values = {k: _value(k, ss.get(k, defaults[k])) for k in links.FILTER_KEYS}
+    if not real:
+        values["demo"] = True
+    wanted = links.url_params(values, defaults)
+    if not links.same_params(url_filters, wanted):
+        # One write for all filters; parameters of the page (dept) stay.
+        st.query_params.from_dict({**{k: v for k, v in url.items()
+                                      if k not in links.FILTER_KEYS}, **wanted})
+    ss[URL_SEEN] = wanted
     return current_filters(years, scopes)
+
+
+def _widget_value(key: str, value):
+    if value is None and key in ("region", "kind"):
+        return ALL
+    return PREVIOUS if value is None and key == "cmp" else value
+
+
+def _value(key: str, value):
+    """A widget's value as the filters take it (None = 全部 / 上一年度)."""
+    if key in ("region", "kind", "cmp") and not value:
+        return None
+    return value
+
+
+def filter_params() -> dict[str, str | list[str]]:
+    """The URL parameters of the current filters (defaults left out)."""
+    return dict(st.session_state.get(URL_SEEN) or {})
 
 
 def current_filters(years: list[int] | None = None, scopes: list[str] | None = None,
@@ -101,21 +177,57 @@ def current_filters(years: list[int] | None = None, scopes: list[str] | None = N
     scopes = scopes or [SCOPE_DEFAULT]
     scope = ss.get("scope") if len(scopes) > 1 else None
     scope = scope or (SCOPE_DEFAULT if SCOPE_DEFAULT in scopes else scopes[0])
-    return Filters(year=year, compare_year=links.resolve_compare_year(year, ss.get("cmp"), years),
-                   region=ss.get("region"), kind=ss.get("kind"),
-                   departments=tuple(ss.get("departments") or ()), scope=scope)
+    demo = ss.get("demo")
+    return Filters(year=year, compare_year=links.resolve_compare_year(year, _value("cmp", ss.get("cmp")),
+                                                                      years),
+                   region=_value("region", ss.get("region")), kind=_value("kind", ss.get("kind")),
+                   departments=tuple(ss.get("departments") or ()), scope=scope,
+                   include_demo=True if demo is None else bool(demo))
 
 
 def filters() -> Filters:
     """The filters for this run: set by the entry point; a page run on its own
-    (page tests) reads them from the URL the same way the bound widgets do."""
+    (page tests) reads them from the URL the same way the entry point does."""
     f = st.session_state.get("_filters")
     if isinstance(f, Filters):
         return f
+    real = _real_data()
     opts = q("filter_options", allowed())
-    params = {k: st.query_params.get_all(k) for k in st.query_params}
-    values = links.filters_from_params(params, opts)
+    values = links.filter_values(_url_now(), opts, links.filter_defaults(opts, real_data=real))
+    if not values["demo"]:
+        opts = q("filter_options", allowed(), include_demo=False)
+        values = links.filter_values(_url_now(), opts,
+                                     links.filter_defaults(opts, real_data=real))
     return current_filters([int(y) for y in opts["years"]], opts["scopes"], ss=values)
+
+
+def url_select(label: str, options: list, *, key: str, placeholder: str) -> tuple:
+    """A selectbox of the page kept in the URL parameter ``key`` (the same rule
+    as the filters: a changed URL sets it, a changed choice writes the URL).
+    Returns (choice or None, the URL's value when it is not an option)."""
+    ss = st.session_state
+    seen = f"_url_seen_{key}"
+    in_url = st.query_params.get(key)
+    if seen not in ss or ss[seen] != in_url:
+        ss[key] = in_url if in_url in options else None
+        ss[seen] = in_url
+    value = st.selectbox(label, options, index=None, key=key, placeholder=placeholder)
+    if value != in_url and (value is not None or in_url in options):
+        if value is None:
+            del st.query_params[key]
+        else:
+            st.query_params[key] = value
+        ss[seen] = value
+    unknown = in_url if in_url is not None and in_url not in options else None
+    return value, unknown
+
+
+def navigation(container, pages) -> None:
+    """The page list in the sidebar: links that carry the current filters
+    (Streamlit's own navigation would drop them from the URL)."""
+    params = filter_params()
+    for p in pages:
+        container.page_link(p, label=p.title, icon=p.icon, query_params=params)
 
 
 # -- page furniture ----------------------------------------------------------------
@@ -130,9 +242,15 @@ def header(title: str, f: Filters, *, caption: str | None = None) -> None:
     if f.year is not None and q("has_demo", f, allowed()):
         right.badge("演示数据", icon=":material/science:", color="orange",
                     help="当前显示的数据含虚构的演示数据，不代表任何真实单位。")
+    missing = st.session_state.get("_year_missing")
+    if missing is not None and f.year is not None:
+        asked = f"{missing} 年度" if str(missing).isdigit() and len(str(missing)) <= 4 else "所选年度"
+        st.warning(f"数据中没有{asked}的评价，显示 {f.year} 年度。", icon=":material/event_busy:")
     parts = [f"{f.year} 年度" if f.year else "全部年度"]
     if f.compare_year:
         parts.append(f"对比 {f.compare_year} 年度")
+    elif f.year is not None:
+        parts.append("无上年数据")
     parts += [md(f.region) if f.region else "全部区域", md(f.kind) if f.kind else "全部类别",
               f"{len(f.departments)} 个部门" if f.departments else "全部部门", f.scope]
     st.caption(" · ".join(parts) + (f"　{caption}" if caption else ""))
@@ -167,25 +285,77 @@ def download(df: pd.DataFrame, labels: dict[str, str] | None, name: str, f: Filt
 
 
 def open_profile(department: str | None) -> None:
-    """Go to 部门画像 for ``department``. The global filters are bound widgets
-    of the entry point: they keep their values and rewrite their own URL
-    parameters (Streamlit refuses to set a bound parameter directly)."""
-    if not department:
-        return
-    st.switch_page(links.PROFILE_PAGE, query_params=links.profile_params({}, department))
+    """Go to 部门画像 for ``department`` with every filter in its URL."""
+    if department:
+        go_to(links.PROFILE_PAGE, links.profile_params(filter_params(), department))
+
+
+def go_to(page: str, params: dict) -> None:
+    """Open ``page`` with ``params`` as one history entry, in this session.
+
+    ``st.switch_page`` first writes the new parameters to the current page's
+    URL and then changes page: two history entries, and Back lands on the
+    source page with the target's parameters. Instead the browser is told
+    the target URL (pushState) and then, as on Back/Forward, Streamlit's own
+    history handler runs that page with that query string."""
+    ss = st.session_state
+    ss["_nav_seq"] = ss.get("_nav_seq", 0) + 1
+    target = links.page_url(page, params)
+    here = st.session_state.get("_page_url_path", "")
+    token = f"{id(ss)}-{ss['_nav_seq']}"
+    st.html(f"""<script>(function () {{
+  const token = {json.dumps(token)};
+  if (window.__perfevalNav === token) return;  // a redraw of this element
+  window.__perfevalNav = token;
+  let base = window.location.pathname;
+  const here = {json.dumps(here)};
+  if (here && base.endsWith("/" + here)) base = base.slice(0, -here.length);
+  if (!base.endsWith("/")) base += "/";
+  window.history.pushState({{}}, "", base + {json.dumps(target)});
+  window.dispatchEvent(new PopStateEvent("popstate"));
+}})();</script>""", unsafe_allow_javascript=True)
+    st.stop()
 
 
 def page_link(page: str, label: str, **kwargs) -> None:
-    """A link to another page that keeps the URL's filters. Silent when the page
-    is not in the navigation (a page run on its own, as in page tests)."""
+    """A link to another page that keeps the filters (each parameter once).
+    Silent when the page is not in the navigation (a page run on its own)."""
     from streamlit.errors import StreamlitPageNotFoundError
 
     try:
-        st.page_link(page, label=label,
-                     query_params={k: st.query_params.get_all(k) for k in st.query_params},
-                     **kwargs)
+        st.page_link(page, label=label, query_params=filter_params(), **kwargs)
     except StreamlitPageNotFoundError:
         pass
+
+
+# Screen layout the theme cannot state: KPI values never cut (a smaller font
+# on narrower screens; wrap rather than "158,…"), KPI cards two by two on a
+# phone instead of one per line, and the file uploader's English texts
+# ("Drag and drop", "200MB per file", "Upload") replaced: the page states the
+# real limits in Chinese above it.
+SCREEN_CSS = """<style>
+[data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; white-space: normal;
+  overflow-wrap: anywhere; line-height: 1.2; }
+[data-testid="stMetricLabel"] p { white-space: normal; }
+[data-testid="stMetricDelta"] div { overflow: visible; text-overflow: clip; white-space: normal; }
+@media (max-width: 1400px) { [data-testid="stMetricValue"] { font-size: 1.55rem; } }
+@media (max-width: 1180px) { [data-testid="stMetricValue"] { font-size: 1.3rem; } }
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) {
+    flex-direction: row; flex-wrap: wrap; gap: 0.5rem; }
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"])
+    > [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
+    width: calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important; }
+  [data-testid="stMetricValue"] { font-size: 1.25rem; }
+}
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; font-size: 0.875rem; }
+</style>"""
+
+
+def screen_style() -> None:
+    st.html(SCREEN_CSS)
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",

@@ -9,13 +9,15 @@ keeping the global filters.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath
 
 import pandas as pd
 
 PROFILE_PAGE = "pages/profile.py"
-PROFILE_KEY = "dept"  # the profile page's bound widget = its URL parameter
+PROFILE_KEY = "dept"  # the profile page's department = its URL parameter
 # URL parameters of the global filters (widget keys in the entry point).
-FILTER_KEYS = ("year", "cmp", "region", "kind", "departments", "scope")
+FILTER_KEYS = ("year", "cmp", "region", "kind", "departments", "scope", "demo")
+SCOPE_DEFAULT = "部门整体"
 
 
 def _get(obj, name):
@@ -64,6 +66,65 @@ def profile_params(current: Mapping[str, str | Sequence[str]], department: str) 
         out[key] = list(value) if isinstance(value, list | tuple) else str(value)
     out[PROFILE_KEY] = department
     return out
+
+
+def filter_defaults(options: Mapping[str, list], *, real_data: bool = False) -> dict:
+    """The filters when the URL says nothing: the latest year, everything else
+    open; demo rows left out once real evaluations exist."""
+    years = [int(y) for y in options.get("years", [])]
+    scopes = list(options.get("scopes") or [SCOPE_DEFAULT])
+    return {"year": years[0] if years else None, "cmp": None, "region": None, "kind": None,
+            "departments": [], "scope": SCOPE_DEFAULT if SCOPE_DEFAULT in scopes else scopes[0],
+            "demo": not real_data}
+
+
+def filter_values(params: Mapping[str, Sequence[str]], options: Mapping[str, list],
+                  defaults: Mapping) -> dict:
+    """Every filter's value as the URL states it; a missing or unknown value
+    takes its default. ``demo`` is only a choice while real data exists."""
+    found = filters_from_params(params, options)
+    out = {k: (found.get(k) if found.get(k) not in (None, []) else defaults[k])
+           for k in FILTER_KEYS if k != "demo"}
+    out["departments"] = found.get("departments") or []
+    demo = (params.get("demo") or [None])[-1]
+    out["demo"] = defaults["demo"] if defaults["demo"] or demo is None else demo == "1"
+    return out
+
+
+def url_params(values: Mapping, defaults: Mapping) -> dict[str, str | list[str]]:
+    """The URL parameters of ``values``: only those that differ from the
+    defaults, as text, in a fixed order (so one view has one URL)."""
+    out: dict[str, str | list[str]] = {}
+    for key in FILTER_KEYS:
+        value = values.get(key)
+        if value == defaults.get(key) or value is None or value == [] or value == ():
+            continue
+        if key == "demo":
+            out[key] = "1" if value else "0"
+        elif isinstance(value, list | tuple):
+            out[key] = [str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
+
+
+def same_params(a: Mapping, b: Mapping) -> bool:
+    """Whether two parameter mappings state the same thing (a one-item list
+    and its string are the same)."""
+    def norm(m):
+        return {k: tuple(v) if isinstance(v, list | tuple) else (v,) for k, v in m.items()
+                if v not in (None, "", [], ())}
+    return norm(a) == norm(b)
+
+
+def page_url(page: str, params: Mapping[str, str | Sequence[str]]) -> str:
+    """The relative URL of a page file with its parameters:
+    ``pages/profile.py`` + {"year": "2023"} → ``profile?year=2023``."""
+    from urllib.parse import urlencode
+
+    path = PurePosixPath(page).stem
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "", [])}, doseq=True)
+    return path + (f"?{query}" if query else "")
 
 
 def filters_from_params(params: Mapping[str, Sequence[str]], options: Mapping[str, list]) -> dict:
