@@ -233,12 +233,12 @@ def test_malformed_files_on_the_cli_exit_2_with_audit_rows(tmp_path, capsys):
     with Store(db) as s:
         log = auditlog.read_log(s)
         refused = set(log.loc[log["结果"] == auditlog.REFUSED, "文件"])
-        assert {"entity.xlsx", "lying.xlsx", "batch.zip"} <= refused
+        assert {"entity.xlsx", "lying.xlsx", "batch.zip/bad.csv"} <= refused
         assert s.counts()["evaluations"] == 0
-    # --skip-bad writes the good file and still logs the others.
+    # --skip-bad writes the good files (the zip's good member too) and logs the others.
     code, out = _cli_import(capsys, db, *paths, "--skip-bad")
     with Store(db) as s:
-        assert s.counts()["evaluations"] == 1
+        assert s.counts()["evaluations"] == 2
 
 
 def test_backup_with_missing_member_on_the_cli(tmp_path, capsys):

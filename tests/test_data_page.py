@@ -68,7 +68,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
 def test_without_users_the_page_says_how_to_create_the_first_administrator(db):
     at = page(DATA_PAGE)
     assert not at.exception
-    assert "perfeval user add 名字 --role 管理员" in _texts(at.info)
+    assert "首次设置令牌" in _texts(at.info)  # the one-time token of perfeval.firstrun
+    assert at.text_input(key="first_admin_token") is not None
     assert not at.file_uploader  # writing needs a login
 
 

@@ -54,11 +54,6 @@ def cmd_import(args) -> int:
                          max_bytes=CLI_MAX_FILE_BYTES)
     if not results:
         raise PerfevalError("没有找到可导入的文件。")
-    # A path that could not even be read (missing, too large, a bad zip) stops
-    # the command before anything is shown, unless --skip-bad.
-    unread = [r for r in results if r.checksum is None and not r.ok]
-    if unread and not args.skip_bad:
-        raise PerfevalError(unread[0].errors[0].message)
     for r in results:
         status = "可导入" if r.ok else "有错误"
         print(f"{r.name}：{status}，{evaluations_count(r)} 份评价")

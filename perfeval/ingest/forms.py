@@ -577,7 +577,9 @@ class _SheetReader:
         funding = [lines[k] for k in ("fiscal", "carryover", "other") if k in lines]
         if total is None or not funding:
             return
-        if any(getattr(total, k) for k in ("initial", "budget", "executed")):
+        stated = [getattr(total, k) for k in ("initial", "budget", "executed")]
+        # Only a row that states zeros: an empty total row stays empty (nothing invented).
+        if any(stated) or not any(v == 0 for v in stated if v is not None):
             return
         sums = {}
         for k in ("initial", "budget", "executed"):
