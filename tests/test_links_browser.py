@@ -95,6 +95,16 @@ def test_deep_link_is_the_first_request(demo_db, tmp_path, monkeypatch, read_log
     with streamlit_server(db, tmp_path / "server.log") as (base, _), sync_playwright() as p:
         browser, page = open_browser(p, chromium)
         page.goto(f"{base}/unmet?year=2022&region={region}")  # the server's first request
+        if read_login:  # nothing from the database before the login (issue 13, item 4)
+            page.get_by_label("用户名").wait_for(timeout=120_000)
+            settle(page)
+            assert "需要登录后查看" in page.locator('[data-testid="stMain"]').inner_text()
+            assert region not in page.locator('[data-testid="stSidebar"]').inner_text()
+            assert query(page.url) == {"year": ["2022"], "region": [region]}
+            page.get_by_label("用户名").fill("reader")
+            page.get_by_label("密码").fill("Reader-pass-2024")
+            page.get_by_role("button", name="登录").click()
+            page.get_by_text("已登录").wait_for(timeout=30_000)
         page.locator(SIDEBAR_NAV).first.wait_for(timeout=120_000)  # the app's own links
         settle(page)
         nav = page.locator(SIDEBAR_NAV).all_inner_texts()
@@ -109,13 +119,6 @@ def test_deep_link_is_the_first_request(demo_db, tmp_path, monkeypatch, read_log
             "els => els.map(e => e.value)")
         assert region in sidebar + " ".join(values)
         assert query(page.url) == {"year": ["2022"], "region": [region]}
-        if read_login:
-            assert "需要登录后查看" in page.locator('[data-testid="stMain"]').inner_text()
-            page.get_by_label("用户名").fill("reader")
-            page.get_by_label("密码").fill("Reader-pass-2024")
-            page.get_by_role("button", name="登录").click()
-            page.get_by_text("已登录").wait_for(timeout=30_000)
-            settle(page)
         page.get_by_role("heading", name="未完成目标", exact=True).wait_for(timeout=30_000)
         caption = page.locator(CAPTION).first.inner_text()
         assert "2022 年度" in caption and region in caption

@@ -153,7 +153,7 @@ async def login(page) -> None:
 
 async def upload_and_commit(page, path: Path, expect: str) -> None:
     """On the 数据管理 page, logged in (a reload would start a new session)."""
-    await page.locator('input[type="file"]').set_input_files(str(path))
+    await page.locator('input[type="file"]').first.set_input_files(str(path))
     await page.get_by_text("试运行结果").wait_for(timeout=60_000)
     await page.get_by_text(f"【可导入】{path.name}").wait_for(timeout=60_000)
     # Table cells live in a canvas grid: present in the DOM, not "visible".
@@ -273,7 +273,7 @@ def test_admin_uploads_the_sample_and_finds_it_on_the_overview(served):
         sidebar.get_by_label("密码").fill(PASSWORD)
         sidebar.get_by_role("button", name="登录").click()
         sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
-        page.locator('input[type="file"]').set_input_files(str(SAMPLE))
+        page.locator('input[type="file"]').first.set_input_files(str(SAMPLE))
         page.get_by_text("试运行结果").wait_for(timeout=60_000)
         page.get_by_text(f"【可导入】{SAMPLE.name}（报告）").wait_for(timeout=60_000)
         page.get_by_text(RONGHUA).first.wait_for(state="attached", timeout=60_000)
@@ -311,7 +311,7 @@ def check_hostile_uploads(browser, base: str, artifacts: Path) -> None:
     (bad / "宽表.csv").write_text(",".join(f"列{i}" for i in range(10_000)) + "\n1\n")
     with zipfile.ZipFile(bad / "越界.zip", "w") as z:
         z.writestr("../../etc/evil.txt", SAMPLE.read_bytes())
-    page.locator('input[type="file"]').set_input_files(sorted(map(str, bad.iterdir())))
+    page.locator('input[type="file"]').first.set_input_files(sorted(map(str, bad.iterdir())))
     page.get_by_text("试运行结果").wait_for(timeout=60_000)
     page.get_by_text("没有可导入的文件").wait_for(timeout=60_000)
     for reason in ("压缩炸弹", "列数超过 200", "指向压缩包以外"):

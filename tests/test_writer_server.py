@@ -19,7 +19,7 @@ from perfeval.demo import build_demo
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
 from tests.conftest import CHROMIUM_ARGS, ROOT, browser_or_skip, streamlit_server
-from tests.test_load import exceptions, nav_links, server_errors, settle
+from tests.test_load import NAV_LINK, exceptions, nav_links, server_errors, settle
 from tests.test_spool import SAMPLE, SAMPLE_DEPT, template_csv
 
 pytestmark = pytest.mark.browser
@@ -114,8 +114,8 @@ def test_imports_and_inbox_under_browser_load(demo_server):
             target = links[(k + n) % len(links)]
             n += 1
             t = time.perf_counter()
-            await page.locator(f'[data-testid="stSidebarNavLink"][href="{target}"]').click(
-                timeout=120_000)
+            await page.locator(f'{NAV_LINK}[href="{target}"], {NAV_LINK}[href^="{target}?"]'
+                               ).first.click(timeout=120_000)
             await settle(page)
             elapsed = time.perf_counter() - t
             stats["views"] += 1
@@ -179,7 +179,7 @@ def test_first_administrator_in_the_browser_with_the_setup_token(tmp_path):
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(base)
-            page.locator('[data-testid="stSidebarNavLink"]:has-text("数据管理")').click()
+            page.locator(f'{NAV_LINK}:has-text("数据管理")').click()
             main = page.locator('[data-testid="stMain"]')
             main.get_by_label("首次设置令牌").wait_for(timeout=60_000)
             main.get_by_label("首次设置令牌").fill("wrong-token")

@@ -120,7 +120,7 @@ def exec_heatmap(df: pd.DataFrame, title: str) -> go.Figure:
         texttemplate="%{text}", hoverinfo="skip",
         colorbar={"title": {"text": "执行率（%）"}}))
     cells = wide.stack(future_stack=True).dropna().reset_index(name="rate")  # drawn cells only
-    fig.add_scatter(x=[f"{int(y)}年" for y in cells["year"]], y=cells["department"],
+    fig.add_scatter(x=[f"{int(y)}年" for y in cells["year"]], y=esc(cells["department"]),
                     mode="markers", showlegend=False, customdata=cells[["department"]].to_numpy(),
                     marker={"symbol": "square", "size": 22, "opacity": 0},
                     hovertemplate="%{y}<br>%{x}<br>执行率 %{text}<extra></extra>",
