@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= data/perfeval.duckdb
 PORT ?= 8501
 
-.PHONY: run test bench lint demo clean
+.PHONY: run test load bench lint demo clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ run: $(VENV)/.installed $(DB)
 	PERFEVAL_DB=$(DB) $(PY) -m perfeval.ui.serve --server.port $(PORT) --server.headless true
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not load" $(PYTEST_ARGS)
+
+# The load tests (many browser sessions with imports): minutes each, run apart.
+load: $(VENV)/.installed-test
+	$(PY) -m pytest -p no:xdist -m load $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(VENV)/bin/perfeval bench $(BENCH_ARGS)

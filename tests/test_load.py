@@ -139,8 +139,9 @@ async def nav_links(page) -> list[str]:
     """The pages' addresses without their query strings."""
     await page.wait_for_selector(NAV_LINK, timeout=120_000)
     links = page.locator(NAV_LINK)
-    return [h.split("?")[0] for h in await links.evaluate_all("els => els.map(e => e.href)")
-            if h]
+    # The attribute as written (a selector matches it, not the resolved e.href).
+    hrefs = await links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    return [h.split("?")[0] for h in hrefs if h is not None]
 
 
 async def login(page) -> None:
@@ -164,6 +165,7 @@ async def upload_and_commit(page, path: Path, expect: str) -> None:
 
 # -- the tests ------------------------------------------------------------------
 
+@pytest.mark.load
 def test_concurrent_sessions_while_an_import_commits(served):
     from playwright.async_api import async_playwright
 

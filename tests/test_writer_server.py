@@ -95,6 +95,7 @@ def test_command_line_while_the_dashboard_holds_the_database(demo_server):
 
 
 @pytest.mark.slow
+@pytest.mark.load
 def test_imports_and_inbox_under_browser_load(demo_server):
     """20 command-line imports and 6 inbox files while 8 sessions browse."""
     from playwright.async_api import async_playwright
