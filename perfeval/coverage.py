@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .ingest.common import decode_text
 from .model import PerfevalError
 from .queries import Filters, _evals
 
@@ -127,13 +128,8 @@ def _rows(name: str, data: bytes) -> tuple[str, list[list]]:
     """(sheet label, rows) of a .csv or the first sheet of an .xlsx/.xls."""
     suffix = Path(name).suffix.lower()
     if suffix == ".csv":
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
+        text = decode_text(data)
+        if text is None:
             raise PerfevalError(f"文件 {name} 的文字编码无法识别（支持 UTF-8 和 GBK）")
         return "", [row for row in csv.reader(io.StringIO(text))]
     if suffix in (".xlsx", ".xlsm", ".xls"):

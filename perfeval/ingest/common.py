@@ -116,3 +116,15 @@ def department_from_filename(name: str) -> str | None:
         if len(p) >= 3 and _UNIT_END.search(p) and re.search(r"[\u4e00-\u9fff]", p):
             return p
     return None
+
+
+def decode_text(data: bytes) -> str | None:
+    """Bytes of a text file in UTF-16 (with BOM), UTF-8 or GBK; None when none fits."""
+    encodings = (["utf-16"] if data.startswith((b"\xff\xfe", b"\xfe\xff"))
+                 else ["utf-8-sig", "gb18030"])  # gb18030 is a superset of GBK
+    for enc in encodings:
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None

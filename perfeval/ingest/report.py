@@ -101,6 +101,7 @@ from ..model import (
 )
 from . import textnorm as tn
 from .amounts import to_wan
+from .common import decode_text
 
 SUFFIXES = (".txt", ".docx", ".pdf")
 
@@ -156,17 +157,8 @@ _OTHER_FORMATS = [
 
 
 def _decode(name: str, data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings = ["utf-16"]
-    else:
-        encodings = ["utf-8-sig", "gb18030"]  # gb18030 is a superset of GBK
-    for enc in encodings:
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode_text(data)
+    if text is None:
         raise ReportError(f"文件 {name} 的文字编码无法识别（支持 UTF-8 和 GBK），或不是文本文件")
     controls = sum(1 for c in text if ord(c) < 32 and c not in "\n\r\t\f")
     if "\x00" in text or controls > len(text) / 100:
