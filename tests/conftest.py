@@ -110,3 +110,47 @@ def streamlit_server(db: Path, log_path: Path, app: Path = ROOT / "app.py", *,
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# -- browser helpers: wait for what the user waits for, never a fixed time ----------
+
+SIDEBAR = '[data-testid="stSidebar"]'
+MAIN_CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]'
+
+
+def script_done(page, timeout: int = 60_000) -> None:
+    """Until the script run is over (the app's own run state, not a spinner
+    that may not have appeared yet)."""
+    page.wait_for_function("""() => {
+        const app = document.querySelector('[data-testid="stApp"]');
+        return app && app.dataset.testScriptState === "notRunning"; }""", timeout=timeout)
+
+
+def choose(page, label: str, option: str, *, typed: str | None = None,
+           timeout: int = 30_000) -> None:
+    """Pick ``option`` in the sidebar selectbox or multiselect labelled ``label``.
+    A rerun can replace the open list under the pointer: then open it again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator(SIDEBAR).get_by_role("combobox", name=label, exact=True)
+    for attempt in range(3):
+        script_done(page)
+        box.click()
+        if typed:
+            page.keyboard.type(typed)
+        try:
+            page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout // 3)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            if attempt == 2:
+                raise
+
+
+def wait_caption(page, text: str, timeout: int = 60_000) -> None:
+    """Until the page's filter caption says ``text`` (the rerun for the new
+    filters has drawn) and the run is over."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(MAIN_CAPTION).first).to_contain_text(text, timeout=timeout)
+    script_done(page, timeout)

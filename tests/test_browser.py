@@ -14,13 +14,20 @@ import pytest
 from perfeval.demo import build_demo
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
-from tests.conftest import CHROMIUM_ARGS, browser_or_skip, streamlit_server
+from tests.conftest import (
+    CHROMIUM_ARGS,
+    SIDEBAR,
+    browser_or_skip,
+    choose,
+    script_done,
+    streamlit_server,
+    wait_caption,
+)
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]'
 # url path → (title, texts that must show outside charts and grids, charts drawn)
 PAGES = {
     "": ("总览", ["参评部门", "平均计算得分", "等级分布", "自评分虚高最多", "最新未完成目标"], 2),
@@ -46,9 +53,9 @@ def server(tmp_path_factory):
 def _settle(page) -> None:
     """Wait until the script run is over and the charts have drawn."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=30_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
-    page.wait_for_timeout(600)
+    script_done(page)
+    page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')]
+        .every(p => p.querySelector('.main-svg'))""", timeout=60_000)
 
 
 def _no_exception(page) -> None:
@@ -57,7 +64,7 @@ def _no_exception(page) -> None:
 
 
 def test_dashboard_in_browser(server):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     base, chromium = server
     ARTIFACTS.mkdir(exist_ok=True)
@@ -72,7 +79,7 @@ def test_dashboard_in_browser(server):
             _settle(page)
             if charts:  # Plotly draws after the script run ends
                 page.locator(".js-plotly-plot .main-svg").nth(charts - 1).wait_for(
-                    timeout=30_000)
+                    timeout=60_000)
                 page.wait_for_timeout(500)
             # Streamlit scrolls inside the page: a tall viewport shows it whole.
             page.screenshot(path=str(ARTIFACTS / f"page-{path or 'overview'}.png"))
@@ -87,31 +94,24 @@ def test_dashboard_in_browser(server):
         page.goto(f"{base}/unmet")
         _settle(page)
         assert "year=" not in page.url  # the default (latest) year is not written
-        year_box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
-        year_box.click()
-        page.get_by_role("option", name="2022", exact=True).click()
+        choose(page, "年度", "2022")
         page.wait_for_url("**year=2022**", timeout=15_000)
-        _settle(page)
+        wait_caption(page, "2022 年度")
         _no_exception(page)
-        assert "2022 年度" in page.locator(CAPTION).first.inner_text()
         copied = page.url
         other = context.new_page()
         other.goto(copied)
         other.get_by_role("heading", name="未完成目标", exact=True).wait_for(timeout=30_000)
-        _settle(other)
-        assert "2022 年度" in other.locator(CAPTION).first.inner_text()
-        year_widget = other.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
-        shown = year_widget.inner_text() + " ".join(
-            year_widget.locator("input").evaluate_all("els => els.map(e => e.value)"))
-        assert "2022" in shown
+        wait_caption(other, "2022 年度")
+        expect(other.locator(SIDEBAR).get_by_role("combobox", name="年度", exact=True)
+               ).to_have_value("2022", timeout=30_000)
         other.screenshot(path=str(ARTIFACTS / "copied-url.png"))
 
         # The filter survives a page switch through the navigation.
         other.locator('[data-testid="stSidebar"] [data-testid="stPageLink"] a', has_text="预算执行").click()
         other.get_by_role("heading", name="预算执行", exact=True).wait_for(timeout=30_000)
-        _settle(other)
+        wait_caption(other, "2022 年度")
         assert "year=2022" in other.url
-        assert "2022 年度" in other.locator(CAPTION).first.inner_text()
 
         # A click on a department's bar opens 部门画像 with the department in the URL.
         page.goto(f"{base}/?year=2022")

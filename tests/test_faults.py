@@ -28,7 +28,7 @@ from perfeval.store import Store
 
 pytestmark = pytest.mark.slow
 
-KILLS = 24
+KILLS = 12
 DEPARTMENTS = 3300  # × 1 year × ~62 indicators ≈ 200k rows
 
 HELPER = r"""

@@ -26,7 +26,15 @@ from perfeval.demo import build_demo
 from perfeval.ingest.template import frame_from_store
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
-from tests.conftest import CHROMIUM_ARGS, browser_or_skip, small_evaluation, streamlit_server
+from tests.conftest import (
+    CHROMIUM_ARGS,
+    browser_or_skip,
+    choose,
+    script_done,
+    small_evaluation,
+    streamlit_server,
+    wait_caption,
+)
 from tests.test_bad_files import xlsx_bomb
 
 pytestmark = pytest.mark.browser
@@ -330,11 +338,7 @@ class _SyncPage:
 
     def settle(self):
         self.page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
-        self.page.wait_for_function(
-            """() => {
-                const s = document.querySelector('[data-testid="stStatusWidget"]');
-                return !s || !s.innerText.match(/Running|运行/);
-            }""", timeout=60_000)
+        script_done(self.page)
 
 
 # -- page-specific parts (the dashboard's widgets) ----------------------------------
@@ -389,15 +393,11 @@ def find_on_overview(page, base: str, department: str, year: int = 2022) -> None
     see the department's figures and its name on the ranking chart."""
     page.locator(f'{NAV_LINK}:has-text("总览")').click()
     _SyncPage(page).settle()
-    page.locator(f'{SIDEBAR} [data-testid="stSelectbox"]').first.click()
-    page.get_by_role("option", name=str(year), exact=True).first.click()
-    _SyncPage(page).settle()
-    ms = page.locator(f'{SIDEBAR} [data-testid="stMultiSelect"]').first
-    ms.click()
-    page.keyboard.type("荣华")
-    page.get_by_role("option", name=department).first.click()
+    choose(page, "年度", str(year))
+    wait_caption(page, f"{year} 年度")
+    choose(page, "部门", department, typed="荣华")
     page.keyboard.press("Escape")
-    _SyncPage(page).settle()
+    script_done(page)
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="参评部门").first
     metric.filter(has_text="1 个").wait_for(timeout=60_000)
     def metric(label: str) -> str:
