@@ -26,6 +26,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser files first: the two xdist workers take files in this order, and
+    the long ones started last would leave one worker waiting on the other."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
+
+
 @pytest.fixture
 def store(tmp_path):
     s = Store(tmp_path / "t.duckdb")
