@@ -131,7 +131,7 @@ def read_report(path: Path | str, data: bytes | None = None) -> Evaluation:
 
 def extract_text(name: str, data: bytes) -> str:
     """The text of a .txt/.docx/.pdf file, by its content first, then its suffix."""
-    if not data.strip():
+    if not data or data.isspace():  # (strip() would copy the whole file)
         raise ReportError(f"文件 {name} 是空文件，不是绩效自评报告")
     if data.startswith(b"PK\x03\x04"):
         return _docx_text(name, data)

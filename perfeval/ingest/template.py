@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from ..model import CATEGORIES, SCOPES, PerfevalError, normalize_category, sha256_bytes
 from ..safe import FORMULA_STARTS, GUARD, unguard
 from ..store import EVAL_COLUMNS, FRAME_COLUMNS, Frames
+from . import limits
 from .common import ERROR, WARNING, FileResult, Issue, column_letter
 
 DATA_SHEET = "绩效自评"
@@ -93,35 +94,84 @@ class NotATemplate(PerfevalError):
 # --------------------------------------------------------------------------
 
 def _read_csv(name: str, data: bytes) -> pd.DataFrame:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    """The CSV's template columns as text, read in blocks straight from the
+    bytes (never decoded whole), refused past MAX_TEMPLATE_ROWS rows or
+    MAX_TEMPLATE_TEXT_BYTES of text: a 512 MB CSV the CLI accepts would
+    otherwise take minutes and several GB."""
+    nul = data.find(b"\x00")
+    if nul >= 0:  # anywhere in the file: a NUL never belongs in a name or a value
+        # (\n and NUL are never part of a GBK/GB18030 multi-byte character)
+        line = data.count(b"\n", 0, nul) + 1
+        raise PerfevalError(f"文件 {name} 不是表格文件（第 {line} 行含二进制内容 NUL）。")
+    body = pa.py_buffer(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        body, encoding = body.slice(3), "utf-8"
+    elif _is_utf8(data):
+        encoding = "utf-8"
+    elif _is_gb18030(data):
+        encoding = "gb18030"
     else:
         raise PerfevalError(f"文件 {name}：无法识别编码（支持 UTF-8、带 BOM 的 UTF-8 和 GBK）。")
-    nul = text.find("\x00")
-    if nul >= 0:  # anywhere in the file: a NUL never belongs in a name or a value
-        raise PerfevalError(f"文件 {name} 不是表格文件（第 {text.count(chr(10), 0, nul) + 1} 行"
-                            "含二进制内容 NUL）。")
-    header = next(csv.reader([text.split("\n", 1)[0]]), [])
+    first = bytes(body[:min(len(body), 1 << 16)]).split(b"\n", 1)[0]
+    header = next(csv.reader([first.decode(encoding, "replace").rstrip("\r")]), [])
     if len(header) > MAX_COLUMNS:
         raise PerfevalError(f"文件 {name}：列数超过 {MAX_COLUMNS}，不是绩效自评模板。")
     if not header or len(set(header)) != len(header):
         raise PerfevalError(f"文件 {name}：第 1 行表头为空或有重复列名。")
-    # pyarrow's reader is an order of magnitude faster than pandas' on large
-    # files; every column is read as text and validated below.
+    # Only the template's columns are converted (others are dropped anyway).
+    wanted = [h for h in header if unguard(h).strip() in BY_HEADER] or header[:1]
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+        reader = pacsv.open_csv(
+            pa.BufferReader(body),
+            # one thread: less memory ahead of the count, and faster on a busy machine
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False,
+                                           block_size=limits.MAX_TEMPLATE_ROW_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={h: pa.string() for h in header}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types={h: pa.string() for h in header}, include_columns=wanted,
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+        batches, rows, size = [], 0, 0
+        for batch in reader:
+            rows += batch.num_rows
+            size += batch.nbytes
+            if rows > limits.MAX_TEMPLATE_ROWS:
+                raise PerfevalError(limits.too_many_rows(name))
+            if size > limits.MAX_TEMPLATE_TEXT_BYTES:
+                raise PerfevalError(limits.too_much_text(name))
+            batches.append(batch)
+        table = pa.Table.from_batches(batches, schema=reader.schema)
     except pa.ArrowInvalid as exc:
-        raise PerfevalError(f"文件 {name}：CSV 无法解析（{exc}）。") from exc
+        if "straddl" in str(exc):  # one row longer than a block
+            raise PerfevalError(limits.row_too_long(name)) from exc
+        raise PerfevalError(f"文件 {name}：CSV 无法解析（{str(exc)[:200]}）。") from exc
+    except UnicodeDecodeError as exc:
+        raise PerfevalError(f"文件 {name}：CSV 无法解析（{str(exc)[:200]}）。") from exc
+    del batches
     return _unguard_frame(table.to_pandas().fillna(""))
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked in chunks (no decoded copy)."""
+    return _decodes(data, "utf-8")
+
+
+def _is_gb18030(data: bytes) -> bool:
+    return _decodes(data, "gb18030")
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    step = 2**20
+    try:
+        for at in range(0, len(view), step):
+            decoder.decode(view[at:at + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _unguard_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -156,6 +206,8 @@ def _read_xlsx(name: str, data: bytes) -> tuple[str, pd.DataFrame]:
         header = [str(h).strip() for h in rows[0]]
         if not set(REQUIRED) & set(header):
             continue
+        if len(rows) - 1 > limits.MAX_TEMPLATE_ROWS:
+            raise PerfevalError(limits.too_many_rows(name, sheet))
         body = [[_cell_text(v) for v in r] for r in rows[1:]]
         width = len(header)
         body = [(r + [""] * width)[:width] for r in body]
@@ -174,7 +226,7 @@ def _cell_text(value) -> str:
 
 def read_table(name: str, data: bytes) -> tuple[str | None, pd.DataFrame]:
     """Return (sheet name or None for csv, table of strings)."""
-    if not data.strip():
+    if not data or data.isspace():  # (strip() would copy the whole file)
         raise PerfevalError(f"文件 {name} 是空文件。")
     if len(data) > MAX_BYTES:
         raise PerfevalError(f"文件 {name} 超过 {MAX_BYTES // 2**20} MB，请分批导入。")
