@@ -249,9 +249,15 @@ def restore_backup(source: str | Path | BinaryIO, db_path: str | Path, *,
             problems = check_integrity(store)
             if problems:
                 raise PerfevalError("恢复后的数据库未通过完整性检查：" + "；".join(problems))
-            auditlog.log(store, auditlog.BACKUP_RESTORE, actor=actor,
-                         file_name=getattr(source, "name", None) or str(source),
-                         detail=f"结构版本 {version}，{rows:,} 行")
+            # A restore is a write like any other: its log row and a bump of the
+            # generation (the dashboard's cache key) in one transaction, so the
+            # restored file never shows the backup's generation for other content.
+            with store.transaction() as cur:
+                auditlog.append_rows(cur, [dict(
+                    action=auditlog.BACKUP_RESTORE, actor=actor, result=auditlog.OK,
+                    file_name=getattr(source, "name", None) or str(source),
+                    detail=f"结构版本 {version}，{rows:,} 行")])
+                store.bump_generation(cur)
             counts = store.counts()
         os.replace(staging, db_path)  # DuckDB checkpointed the WAL into the file on close
     except BaseException:

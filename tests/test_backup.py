@@ -65,6 +65,8 @@ def test_parquet_zip_round_trip_is_exact(full, tmp_path):
             if t == "audit_log":  # one row more: the restore itself
                 pd.testing.assert_frame_equal(after[t].iloc[:-1], before[t])
                 continue
+            if t == "generation":  # bumped by the restore (test_restore_bumps_the_generation)
+                continue
             pd.testing.assert_frame_equal(after[t], before[t], obj=t)
         log = r.query_df("SELECT seq, action, actor FROM audit_log ORDER BY seq")
         assert log.iloc[-1].tolist() == [len(log), auditlog.BACKUP_RESTORE, "王管理"]
@@ -73,6 +75,30 @@ def test_parquet_zip_round_trip_is_exact(full, tmp_path):
         assert users.authenticate(r, "赵查看", PASSWORD).allowed == ["乙", "甲"] or \
             users.authenticate(r, "赵查看", PASSWORD).allowed == ["甲", "乙"]
         assert backup.check_integrity(r) == []
+
+
+def test_restore_bumps_the_generation(full, tmp_path):
+    """A restore is a write: the restored file's generation (the dashboard's
+    cache key) is the backup's plus one, bumped with its audit-log row."""
+    full.write([small_evaluation("代数街道")])
+    g = full.generation()
+    assert g > 0
+    out = tmp_path / "b.zip"
+    backup.write_parquet_zip(full, out)
+    for k in (1, 2):  # each restore from the same backup: the backup's generation + 1
+        target = tmp_path / f"r{k}.duckdb"
+        backup.restore_backup(out, target, actor="王管理")
+        with Store(target) as r:
+            assert r.generation() == g + 1
+            assert r.query_df("SELECT action FROM audit_log ORDER BY seq DESC LIMIT 1"
+                              )["action"][0] == auditlog.BACKUP_RESTORE
+    # A backup of a file that was never written (no generation row yet) restores to 1.
+    with Store(tmp_path / "empty.duckdb") as empty:
+        assert empty.generation() == 0
+        backup.write_parquet_zip(empty, tmp_path / "e.zip")
+    backup.restore_backup(tmp_path / "e.zip", tmp_path / "e.duckdb")
+    with Store(tmp_path / "e.duckdb") as r:
+        assert r.generation() == 1
 
 
 def test_restore_refuses_existing_target_and_foreign_or_damaged_files(full, tmp_path):
