@@ -9,7 +9,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from perfeval import rules
 from perfeval.headline import headline
 from perfeval.queries import GRADE_ORDER, UNMET_LABELS
-from perfeval.ui import auth, charts, links, printing
+from perfeval.ui import auth, links, printing
 from perfeval.ui import frame as ui
 from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
@@ -94,11 +94,11 @@ with left:
     top = ui.q("department_scores", f, allowed, order=order, limit=RANK_BARS)
     title = (f"部门计算得分排名（{'最低' if order == 'low' else '最高'} {len(top)} 个，共 {n} 个）"
              if n > len(top) else "部门计算得分排名")
-    ui.chart(charts.ranking_bar(top, title), "ov_rank_chart")
+    ui.chart(ui.figure("ranking_bar", top, title), "ov_rank_chart")
     st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
 with right:
     scatter = ui.q("department_scores", f, allowed, order="name", limit=5000)
-    ui.chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"), "ov_scatter")
+    ui.chart(ui.figure("exec_score_scatter", scatter, "预算执行率与计算得分"), "ov_scatter")
     gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
     st.markdown("##### 自评分虚高最多的 5 个部门")
     gaps = gaps[gaps["gap"] > 0]  # 虚高: only self-scores above the computed score
@@ -107,7 +107,7 @@ with right:
     else:
         gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
                       "gap": "差额"}
-        ev = st.dataframe(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
+        ev = ui.table(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
                           on_select="rerun", selection_mode="single-row",
                           column_config={
                               "department": st.column_config.TextColumn("部门", width="medium"),
@@ -131,7 +131,7 @@ else:
     if recent_total == 0:
         st.caption("最近导入的评价没有未完成的指标。")
     cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
-    ev = st.dataframe(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
+    ev = ui.table(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
                       selection_mode="single-row",
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})

@@ -23,7 +23,7 @@ from perfeval.coverage import (
 from perfeval.model import PerfevalError
 from perfeval.queries import Filters, filter_options, generation
 from perfeval.reports import render, summary_report, unit_report
-from perfeval.ui import auth
+from perfeval.ui import auth, frame
 
 MIMES = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          ".pdf": "application/pdf"}
@@ -91,7 +91,7 @@ def coverage_panel(store, user) -> None:
     table = cov.table()
     only_missing = st.toggle("只看未提交", value=bool(cov.missing), key="cov_missing_only")
     shown = table[table["状态"] == "未提交"] if only_missing else table
-    st.dataframe(shown, hide_index=True, width="stretch",
+    frame.table(shown, hide_index=True, width="stretch",
                  column_config={c: st.column_config.TextColumn(c) for c in shown.columns})
 
     if user is None or user.role != users.ADMIN:
