@@ -24,7 +24,7 @@ from perfeval.ingest import (
 from perfeval.ingest.common import FileResult
 from perfeval.model import PerfevalError
 from perfeval.ui import auth, writer
-from perfeval.ui.frame import table
+from perfeval.ui.frame import table, upload_limit
 from perfeval.ui.reports import coverage_panel
 from perfeval.ui.text import md
 
@@ -62,7 +62,10 @@ if users.can_import(user):
                f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，一次最多 {MAX_UPLOAD_FILES} 个文件、"
                f"共 {MAX_UPLOAD_BYTES // 2**20} MB。可导入的部门：{scope}。")
     files = st.file_uploader("选择文件", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="data_upload", max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+                             key="data_upload", max_upload_size=upload_limit(
+                                 "data_upload", MAX_UPLOAD_BYTES // 2**20,
+                                 f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，共不超过 "
+                                 f"{MAX_UPLOAD_BYTES // 2**20} MB"))
     dept_hint = st.text_input("自评表未填写单位名称时使用的部门名称（可留空）", key="data_dept")
     if files:
         uploads = [(f.name, f.getvalue()) for f in files]

@@ -72,15 +72,18 @@ card(row[2], "全年执行数（万元）", "executed", ui.fmt_num(now.get("exec
      help="全部参评部门全年执行数之和")
 card(row[3], "预算执行率", "exec_rate", ui.fmt_pct(now.get("exec_rate"), 2), percent=True,
      help="全部参评部门执行数之和 ÷ 预算数之和")
-row = st.columns(4)
-card(row[0], "平均计算得分", "avg_total", ui.fmt_num(now.get("avg_total"), 2, " 分"),
-     help="按评分方案由指标和预算执行重新计算")
-card(row[1], "平均自评得分", "avg_self", ui.fmt_num(now.get("avg_self"), 2, " 分"))
-card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", digits=0,
-     inverse=True)
-grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
-row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
-              border=True, help=f"各等级的评价数：{rules.grade_help()}")
+# Cards 5–8 in a container of their own: on a phone they follow the page's
+# content (frame.SCREEN_CSS) instead of stacking before it.
+with st.container(key="ov_kpi_more"):
+    row = st.columns(4)
+    card(row[0], "平均计算得分", "avg_total", ui.fmt_num(now.get("avg_total"), 2, " 分"),
+         help="按评分方案由指标和预算执行重新计算")
+    card(row[1], "平均自评得分", "avg_self", ui.fmt_num(now.get("avg_self"), 2, " 分"))
+    card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", digits=0,
+         inverse=True)
+    grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
+    row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
+                  border=True, help=f"各等级的评价数：{rules.grade_help()}")
 if f.compare_year is None:
     st.caption("没有对比年度的数据，指标卡不显示变化。")
 summary_report_control(f, allowed)

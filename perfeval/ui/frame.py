@@ -355,9 +355,9 @@ def page_link(page: str, label: str, **kwargs) -> None:
 
 # Screen layout the theme cannot state: KPI values never cut (a smaller font
 # on narrower screens; wrap rather than "158,…"), KPI cards two by two on a
-# phone instead of one per line, and the file uploader's English texts
-# ("Drag and drop", "200MB per file", "Upload") replaced: the page states the
-# real limits in Chinese above it.
+# phone instead of one per line (总览's cards 5–8 after the content), and the
+# file uploader's English texts ("200MB per file", "Upload") replaced (the limit
+# by upload_limit()).
 SCREEN_CSS = """<style>
 [data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; white-space: normal;
   overflow-wrap: anywhere; line-height: 1.2; }
@@ -372,11 +372,25 @@ SCREEN_CSS = """<style>
     > [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
     width: calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important; }
   [data-testid="stMetricValue"] { font-size: 1.25rem; }
+  /* 总览: the headline and the first four cards first, cards 5–8 after the content */
+  [data-testid="stLayoutWrapper"]:has(> .st-key-ov_kpi_more) { order: 1; }
 }
-[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
-[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span { display: none; }
+[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"] p {
+  display: none; }
+[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"]::after {
+  content: "选择文件"; }
 </style>"""
+
+
+def upload_limit(key: str, mb: int, text: str | None = None) -> int:
+    """The limit shown in the file uploader ``key`` in place of Streamlit's
+    "200MB per file": Chinese, and the one this upload really has. Returns
+    ``mb`` for the uploader's ``max_upload_size``."""
+    shown = json.dumps(text or f"单个文件不超过 {mb} MB", ensure_ascii=False)
+    st.html(f"<style>.st-key-{key} [data-testid=\"stFileUploaderDropzoneInstructions\"] > div::after"
+            f" {{ content: {shown}; font-size: 0.875rem; }}</style>")
+    return mb
 
 
 def screen_style(preload: tuple[str, ...] = ()) -> None:
