@@ -9,12 +9,13 @@ from streamlit.errors import StreamlitPageNotFoundError
 from perfeval import rules
 from perfeval.headline import headline
 from perfeval.queries import GRADE_ORDER, UNMET_LABELS
-from perfeval.ui import auth, links, printing
+from perfeval.ui import auth, charts, links, printing
 from perfeval.ui import frame as ui
 from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
 
 RANK_BARS = 20  # departments in the ranking chart (short enough that 总览 prints on two pages)
+SCATTER_POINTS = charts.WEBGL_POINTS  # drawn as SVG, no WebGL context
 
 f = ui.filters()
 printing.print_layout()
@@ -100,8 +101,12 @@ with left:
     ui.chart(ui.figure("ranking_bar", top, title), "ov_rank_chart")
     st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
 with right:
-    scatter = ui.q("department_scores", f, allowed, order="name", limit=5000)
-    ui.chart(ui.figure("exec_score_scatter", scatter, "预算执行率与计算得分"), "ov_scatter")
+    # At most SCATTER_POINTS points, the lowest scores: more points cost seconds
+    # to draw (and WebGL) while the low end is what the chart is read for.
+    scatter = ui.q("department_scores", f, allowed, order="low", limit=SCATTER_POINTS)
+    title = (f"预算执行率与计算得分（得分最低的 {len(scatter):,} 个，共 {n:,} 个）"
+             if n > len(scatter) else "预算执行率与计算得分")
+    ui.chart(ui.figure("exec_score_scatter", scatter, title), "ov_scatter")
     gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
     st.markdown("##### 自评分虚高最多的 5 个部门")
     gaps = gaps[gaps["gap"] > 0]  # 虚高: only self-scores above the computed score

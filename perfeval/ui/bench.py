@@ -6,6 +6,10 @@ leader clicking again: cached queries, rendering), ``<page>_cold`` the first
 view of the page with the query caches emptied (what a new filter value
 costs), ``app`` the entry point (sidebar filters + 总览) rerun. Imports and
 the store's opening are warmed up first and not counted.
+
+``bench_browser(db_path)``: first views and a filter change in Chromium, the
+dashboard served as ``make run`` serves it (perfeval.ui.serve.start_server)
+beside a trivial page, as seconds and ratios.
 """
 
 from __future__ import annotations
