@@ -26,7 +26,11 @@ pages = [
 # Hidden: the sidebar's own links carry the filters from page to page.
 page = st.navigation(pages, position="hidden")
 
-frame.screen_style()
+# The element code each page needs, fetched while its script runs (frame._preload).
+BOTH = ("plotly", "dataframe")
+PRELOAD = {"": BOTH, "budget": BOTH, "trends": BOTH, "profile": BOTH, "review": BOTH,
+           "unmet": ("dataframe",), "data": ("dataframe",), "log": ("dataframe",)}
+frame.screen_style(PRELOAD.get(page.url_path, ()))
 st.session_state["_page_url_path"] = page.url_path
 store = frame.store()
 writer.ensure_writer(store)  # started at server start by perfeval.ui.serve; else here

@@ -4,7 +4,6 @@ execution-rate table with rates under 90% marked, and a department × year heatm
 import streamlit as st
 
 from perfeval import queries, rules
-from perfeval.ui import charts
 from perfeval.ui import frame as ui
 
 f = ui.filters()
@@ -34,7 +33,7 @@ if top.empty or top["budget"].isna().all():
 else:
     title = f"各部门预算与执行（万元，预算最大的 {len(top)} 个，共 {n} 个）" if n > len(top) \
         else "各部门预算与执行（万元）"
-    ui.chart(charts.budget_bars(top, title), "bud_bars")
+    ui.chart(ui.figure("budget_bars", top, title), "bud_bars")
 
 st.markdown("#### 执行率")
 order = st.segmented_control("排序", ["exec_low", "budget", "name"], default="exec_low",
@@ -54,7 +53,7 @@ money = {c: st.column_config.NumberColumn(labels[c], format="%,.2f")
          for c in labels if c.endswith(("budget", "executed")) or c in ("budget", "executed")}
 if n > len(table):
     st.caption(f"显示前 {len(table):,} 个部门（共 {n:,} 个）；下载的 Excel 含全部部门。")
-ev = st.dataframe(
+ev = ui.table(
     table, key="bud_table", hide_index=True, on_select="rerun", selection_mode="single-row",
     column_order=["department", "status", "exec_rate", "budget", "executed", "basic_budget",
                   "basic_executed", "project_budget", "project_executed", "reason"],
@@ -80,4 +79,4 @@ if show_heat:
     if heat.empty:
         st.info("没有可显示的执行率。")
     else:
-        ui.chart(charts.exec_heatmap(heat, "部门 × 年度 预算执行率（%）"), "bud_heatmap")
+        ui.chart(ui.figure("exec_heatmap", heat, "部门 × 年度 预算执行率（%）"), "bud_heatmap")

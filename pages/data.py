@@ -24,6 +24,7 @@ from perfeval.ingest import (
 from perfeval.ingest.common import FileResult
 from perfeval.model import PerfevalError
 from perfeval.ui import auth, writer
+from perfeval.ui.frame import table, upload_limit
 from perfeval.ui.reports import coverage_panel
 from perfeval.ui.text import md
 
@@ -61,7 +62,10 @@ if users.can_import(user):
                f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，一次最多 {MAX_UPLOAD_FILES} 个文件、"
                f"共 {MAX_UPLOAD_BYTES // 2**20} MB。可导入的部门：{scope}。")
     files = st.file_uploader("选择文件", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key="data_upload", max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+                             key="data_upload", max_upload_size=upload_limit(
+                                 "data_upload", MAX_UPLOAD_BYTES // 2**20,
+                                 f"单个文件不超过 {MAX_FILE_BYTES // 2**20} MB，共不超过 "
+                                 f"{MAX_UPLOAD_BYTES // 2**20} MB"))
     dept_hint = st.text_input("自评表未填写单位名称时使用的部门名称（可留空）", key="data_dept")
     if files:
         uploads = [(f.name, f.getvalue()) for f in files]
@@ -97,9 +101,9 @@ if users.can_import(user):
             with st.expander(label, expanded=not r.ok or len(results) <= 3):
                 rows = summarize(r) if r.ok else []
                 if rows:
-                    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+                    table(pd.DataFrame(rows), hide_index=True, width="stretch")
                 if r.issues:
-                    st.dataframe(_issues_table(r), hide_index=True, width="stretch")
+                    table(_issues_table(r), hide_index=True, width="stretch")
                 # A field stays on screen once filled (a widget not drawn loses its value).
                 dept_key, year_key = f"need_dept::{r.name}", f"need_year::{r.name}"
                 if r.needs:
@@ -154,7 +158,7 @@ else:
                                 "is_current": "当前", "self_score": "自评得分",
                                 "source_name": "来源文件", "imported_at": "导入时间",
                                 "imported_by": "导入人", "indicators": "指标数"})
-    st.dataframe(show.drop(columns=["department", "year", "checksum"]), hide_index=True,
+    table(show.drop(columns=["department", "year", "checksum"]), hide_index=True,
                  width="stretch")
     if users.can_restore(user, dept) and len(hist) > 1:
         keys = hist[["scope", "project"]].drop_duplicates().itertuples(index=False)

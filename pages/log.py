@@ -6,6 +6,7 @@ import streamlit as st
 
 from perfeval import auditlog, safe, users
 from perfeval.ui import auth
+from perfeval.ui.frame import table
 
 st.title("审计日志")
 store = auth.get_store()
@@ -19,7 +20,7 @@ limit = c3.selectbox("显示条数", [200, 1000, 5000], key="log_limit")
 df = auditlog.read_log(store, action=None if action == "全部" else action,
                        actor=actor or None, limit=int(limit))
 st.caption(f"共显示 {len(df)} 条（最新在前）。日志只追加，应用不修改也不删除任何一条。")
-st.dataframe(df, hide_index=True, width="stretch")
+table(df, hide_index=True, width="stretch")
 if not df.empty:
     st.download_button("下载 CSV", safe.csv_bytes(df),
                        file_name="perfeval-audit-log.csv", mime="text/csv", key="log_download")

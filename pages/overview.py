@@ -15,6 +15,7 @@ from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
 
 RANK_BARS = 20  # departments in the ranking chart (short enough that 总览 prints on two pages)
+SCATTER_POINTS = charts.WEBGL_POINTS  # drawn as SVG, no WebGL context
 
 f = ui.filters()
 printing.print_layout()
@@ -72,15 +73,18 @@ card(row[2], "全年执行数（万元）", "executed", ui.fmt_num(now.get("exec
      help="全部参评部门全年执行数之和")
 card(row[3], "预算执行率", "exec_rate", ui.fmt_pct(now.get("exec_rate"), 2), percent=True,
      help="全部参评部门执行数之和 ÷ 预算数之和")
-row = st.columns(4)
-card(row[0], "平均计算得分", "avg_total", ui.fmt_num(now.get("avg_total"), 2, " 分"),
-     help="按评分方案由指标和预算执行重新计算")
-card(row[1], "平均自评得分", "avg_self", ui.fmt_num(now.get("avg_self"), 2, " 分"))
-card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", digits=0,
-     inverse=True)
-grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
-row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
-              border=True, help=f"各等级的评价数：{rules.grade_help()}")
+# Cards 5–8 in a container of their own: on a phone they follow the page's
+# content (frame.SCREEN_CSS) instead of stacking before it.
+with st.container(key="ov_kpi_more"):
+    row = st.columns(4)
+    card(row[0], "平均计算得分", "avg_total", ui.fmt_num(now.get("avg_total"), 2, " 分"),
+         help="按评分方案由指标和预算执行重新计算")
+    card(row[1], "平均自评得分", "avg_self", ui.fmt_num(now.get("avg_self"), 2, " 分"))
+    card(row[2], "未完成指标", "unmet", f"{int(now.get('unmet') or 0):,} 个", digits=0,
+         inverse=True)
+    grades = now.get("grades") or {g: 0 for g in GRADE_ORDER}
+    row[3].metric("等级分布（优/良/中/差）", " / ".join(str(grades[g]) for g in GRADE_ORDER),
+                  border=True, help=f"各等级的评价数：{rules.grade_help()}")
 if f.compare_year is None:
     st.caption("没有对比年度的数据，指标卡不显示变化。")
 summary_report_control(f, allowed)
@@ -94,11 +98,15 @@ with left:
     top = ui.q("department_scores", f, allowed, order=order, limit=RANK_BARS)
     title = (f"部门计算得分排名（{'最低' if order == 'low' else '最高'} {len(top)} 个，共 {n} 个）"
              if n > len(top) else "部门计算得分排名")
-    ui.chart(charts.ranking_bar(top, title), "ov_rank_chart")
+    ui.chart(ui.figure("ranking_bar", top, title), "ov_rank_chart")
     st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
 with right:
-    scatter = ui.q("department_scores", f, allowed, order="name", limit=5000)
-    ui.chart(charts.exec_score_scatter(scatter, "预算执行率与计算得分"), "ov_scatter")
+    # At most SCATTER_POINTS points, the lowest scores: more points cost seconds
+    # to draw (and WebGL) while the low end is what the chart is read for.
+    scatter = ui.q("department_scores", f, allowed, order="low", limit=SCATTER_POINTS)
+    title = (f"预算执行率与计算得分（得分最低的 {len(scatter):,} 个，共 {n:,} 个）"
+             if n > len(scatter) else "预算执行率与计算得分")
+    ui.chart(ui.figure("exec_score_scatter", scatter, title), "ov_scatter")
     gaps = ui.q("department_scores", f, allowed, order="gap", limit=5)
     st.markdown("##### 自评分虚高最多的 5 个部门")
     gaps = gaps[gaps["gap"] > 0]  # 虚高: only self-scores above the computed score
@@ -107,7 +115,7 @@ with right:
     else:
         gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
                       "gap": "差额"}
-        ev = st.dataframe(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
+        ev = ui.table(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
                           on_select="rerun", selection_mode="single-row",
                           column_config={
                               "department": st.column_config.TextColumn("部门", width="medium"),
@@ -131,7 +139,7 @@ else:
     if recent_total == 0:
         st.caption("最近导入的评价没有未完成的指标。")
     cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
-    ev = st.dataframe(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
+    ev = ui.table(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
                       selection_mode="single-row",
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})

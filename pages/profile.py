@@ -8,8 +8,8 @@ import streamlit as st
 from perfeval import rules
 from perfeval.model import BUDGET_LINES, FINDING_KINDS
 from perfeval.queries import waterfall_steps
-from perfeval.ui import charts, links, printing
 from perfeval.ui import frame as ui
+from perfeval.ui import links, printing
 from perfeval.ui.reports import unit_report_control
 from perfeval.ui.text import md, md_join, md_list
 
@@ -70,26 +70,26 @@ left, right = st.columns([3, 2])
 with left:
     max_score, total, lost = ui.q("evaluation_explanation", eval_id, f.scheme)
     steps = waterfall_steps(max_score, total, lost)
-    ui.chart(charts.waterfall(steps, "失分去向（分）"), "profile_waterfall", clickable=False)
+    ui.chart(ui.figure("waterfall", steps, "失分去向（分）"), "profile_waterfall", clickable=False)
     if lost:
         with st.expander(f"失分明细（{len(lost)} 项）"):
             detail = pd.DataFrame([{"部分": "预算执行" if p.kind == "execution" else p.category,
                                     "目标": p.goal or "", "指标": p.indicator or "",
                                     "分值": p.weight, "得分": p.score, "失分": p.lost,
                                     "说明": p.reason} for p in lost])
-            st.dataframe(detail, hide_index=True, column_config={
+            ui.table(detail, hide_index=True, column_config={
                 c: st.column_config.NumberColumn(c, format="%.2f") for c in ("分值", "得分", "失分")})
             ui.download(detail, None, f"失分明细-{dept}", f, key="dl_profile_lost")
 with right:
     hist = ui.q("score_history", f, dept, card["project"] or "")
     if len(hist) > 1:
-        ui.chart(charts.score_history(hist, "历年得分"), "profile_history", clickable=False)
+        ui.chart(ui.figure("score_history", hist, "历年得分"), "profile_history", clickable=False)
     else:
         st.info("只有一个年度的评价，暂无历年得分。")
     budget = ui.q("evaluation_budget", eval_id)
     if not budget.empty:
         budget = budget.assign(line=budget["line"].map(BUDGET_LINES))
-        st.dataframe(budget, hide_index=True,
+        ui.table(budget, hide_index=True,
                      column_order=["line", "budget", "executed", "exec_rate"], column_config={
                          "line": "预算", "budget": st.column_config.NumberColumn(
                              "预算数（万元）", format="%,.2f"),
@@ -129,7 +129,7 @@ else:
     if shown.empty:  # an empty grid would say "empty"
         st.success("该评价没有未完成的指标。")
     else:
-        st.dataframe(shown, hide_index=True, height=420,
+        ui.table(shown, hide_index=True, height=420,
                      column_order=["goal_no", "goal", "category", "indicator", "target_text",
                                    "actual_text", "status", "weight", "score", "reason"],
                      column_config={**labels, "status": st.column_config.TextColumn("状态"),

@@ -99,7 +99,7 @@ for col, sev in zip(cols[2:], SEVERITIES, strict=True):
 st.subheader("复核清单")
 st.caption("有错误的部门排在前面（错误多的在前），其余按自评得分高出计算得分的差额从大到小；"
            f"差额高出 {float(gap):g} 分为警告。选择一行查看该部门按检查项汇总的发现及明细。")
-event = st.dataframe(
+event = ui.table(
     work, key="review_table", on_select="rerun", selection_mode="single-row",
     hide_index=True, width="stretch",
     column_order=["rank", "department", *SEVERITIES, "gap", "summary", "self_score", "total",
@@ -129,7 +129,7 @@ mine = counts[counts["department"] == dept]
 if mine.empty:
     st.success("未发现问题。")
 else:
-    st.dataframe(mine[list(CHECK_COUNT_LABELS)].rename(columns=CHECK_COUNT_LABELS),
+    ui.table(mine[list(CHECK_COUNT_LABELS)].rename(columns=CHECK_COUNT_LABELS),
                  hide_index=True, width="stretch", key="review_checks",
                  column_config={"说明": st.column_config.TextColumn(width="large"),
                                 "发现数": st.column_config.NumberColumn(format="%d")})
@@ -140,7 +140,7 @@ else:
                 lambda e: "；".join(f"{k}：{v}" for k, v in json.loads(e).items()) if e else ""),
             goal_no=detail["goal_no"].head(SHOW_ROWS).astype("string").fillna(""),
             indicator=detail["indicator"].head(SHOW_ROWS).fillna(""))
-        st.dataframe(shown[["severity", "title", "year", "goal_no", "indicator", "message",
+        ui.table(shown[["severity", "title", "year", "goal_no", "indicator", "message",
                             "evidence"]].rename(columns=FINDING_LABELS),
                      hide_index=True, width="stretch", key="review_detail",
                      column_config={"年度": st.column_config.NumberColumn(format="%d"),
@@ -177,7 +177,7 @@ for col, r in zip(st.columns(len(counts)), counts.itertuples(), strict=True):
     col.metric(r.status, f"{r.count:,}", border=True)
 if len(rect) > SHOW_ROWS:
     st.caption(f"共 {len(rect):,} 条，下表显示前 {SHOW_ROWS:,} 条；全部见 Excel 下载。")
-st.dataframe(rect.head(SHOW_ROWS).fillna({"next_actual": "", "actual": "", "target": ""})
+ui.table(rect.head(SHOW_ROWS).fillna({"next_actual": "", "actual": "", "target": ""})
              .rename(columns=RECTIFICATION_LABELS), hide_index=True, width="stretch",
              key="rectify_table")
 ui.download(rect, RECTIFICATION_LABELS, "整改跟踪", f, key="rectify_download")
@@ -185,5 +185,5 @@ ui.download(rect, RECTIFICATION_LABELS, "整改跟踪", f, key="rectify_download
 with st.expander(f"{f.year - 1} 年存在的问题是否在 {f.year} 年再次出现"):
     st.caption("相似度为两段文字的二字组 Jaccard 指数（去掉标点、空格、数字和序号）；达到 "
                f"{settings.problem_similarity:.2f} 视为再次出现。")
-    st.dataframe(problems.head(SHOW_ROWS).fillna({"similar_problem": ""})
+    ui.table(problems.head(SHOW_ROWS).fillna({"similar_problem": ""})
                  .rename(columns=PROBLEM_LABELS), hide_index=True, width="stretch")

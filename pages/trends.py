@@ -4,7 +4,6 @@ with changes, and each department against the median of its kind."""
 import streamlit as st
 
 from perfeval import queries
-from perfeval.ui import charts
 from perfeval.ui import frame as ui
 
 f = ui.filters()
@@ -30,7 +29,7 @@ def trend_panel() -> None:
         everyone = "全部部门平均" if allowed is None else f"可查看的 {len(allowed)} 个部门平均"
         title = f"{queries.TREND_METRICS[metric][1]}历年变化（{who if chosen else everyone}）"
         # The average line is no department: a click on it opens nothing.
-        ui.chart(charts.trend_lines(lines, metric, title), "trend_lines", clickable=bool(chosen))
+        ui.chart(ui.figure("trend_lines", lines, metric, title), "trend_lines", clickable=bool(chosen))
         if not chosen:
             st.caption("在左侧“部门”中选择部门，可对比各部门的历年走势。")
         elif len(f.departments) > len(chosen):
@@ -59,7 +58,7 @@ else:
                  for c in ("total_delta", "self_delta")}
         pct = {c: st.column_config.NumberColumn(labels[c], format="percent")
                for c in ("exec_rate", "exec_prev")}
-        ev = st.dataframe(
+        ev = ui.table(
             yoy, key="trend_yoy", hide_index=True, on_select="rerun", selection_mode="single-row",
             column_order=list(labels),
             column_config={"department": st.column_config.TextColumn("部门", pinned=True),
@@ -84,5 +83,5 @@ if med.empty:
 else:
     title = ("所选部门与同类部门计算得分中位数之差" if chosen
              else "低于同类部门中位数最多的部门（计算得分）")
-    ui.chart(charts.kind_median_bar(med, title), "trend_median")
+    ui.chart(ui.figure("kind_median_bar", med, title), "trend_median")
     st.caption("同类 = 同一类别（街道、委局、群团等）的全部部门；红色低于中位数，绿色高于中位数。")

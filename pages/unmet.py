@@ -54,7 +54,7 @@ def unmet_panel() -> None:
     # target, actual and shortfall stay in view; the rest scrolls.
     cols = ["department", "indicator", "target_text", "actual_text", "shortfall", "streak",
             "lost", "category", "goal", "year", "reason", "measures"]
-    ev = st.dataframe(
+    ev = ui.table(
         df, key="unmet_table", hide_index=True, on_select="rerun", selection_mode="single-row",
         column_order=cols, height=560,
         column_config={c: UNMET_LABELS[c] for c in cols} | {

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,9 +70,9 @@ def browser_or_skip():
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from perfeval.ui.serve import free_port as port
+
+    return port()
 
 
 @contextmanager
@@ -85,37 +80,21 @@ def streamlit_server(db: Path, log_path: Path, app: Path = ROOT / "app.py", *,
                      env: dict | None = None):
     """The dashboard as ``make run`` starts it (``python -m perfeval.ui.serve``;
     ``streamlit run`` for another app) on a free loopback port against ``db``;
-    yields (base URL, process) once the health check answers, stops it afterwards."""
-    port = free_port()
-    env = dict(os.environ, PERFEVAL_DB=str(db), PYTHONUNBUFFERED="1", **(env or {}))
-    runner = (["-m", "perfeval.ui.serve"] if Path(app) == ROOT / "app.py"
-              else ["-m", "streamlit", "run", str(app)])
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, *runner, "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:  # the runtime is ready when its health check says so
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start: {log_path.read_text('utf-8', 'replace')[-2000:]}")
+    yields (base URL, process) once the health check answers, stops it afterwards.
+    The start-up is the library's (perfeval.ui.serve.start_server), shared
+    with the browser benchmark."""
+    from perfeval.ui.serve import start_server
+
+    script = None if Path(app) == ROOT / "app.py" else Path(app)
+    try:
+        server = start_server(log_path, db=db, script=script, env=env)
+        base, proc = server.__enter__()
+    except RuntimeError as exc:
+        pytest.fail(f"streamlit did not start: {exc}")
     try:
         yield base, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.__exit__(None, None, None)
 
 
 # -- browser helpers: wait for what the user waits for, never a fixed time ----------

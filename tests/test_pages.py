@@ -187,6 +187,8 @@ def test_each_page_runs_alone(monkeypatch, demo_db, page):
     path, _, _ = demo_db
     at = run(monkeypatch, path, page)
     assert at.title[0].value
+    # A missing number shows as "—", never the grid's English "None".
+    assert all(d.proto.placeholder == "—" for d in at.dataframe), page
 
 
 @pytest.mark.parametrize("page", ["app", *PAGES])

@@ -160,3 +160,29 @@ def test_other_pages_print_landscape_without_sidebar(server, path, needed):
     for t in needed:
         assert t in text, t
     _pages_as_png(pdf)
+
+
+def test_phone_shows_headline_and_four_cards_before_the_rest(server):
+    """390×844: the headline, then the first four KPI cards, then the charts;
+    cards 5–8 follow the content instead of stacking before it."""
+    from playwright.sync_api import sync_playwright
+
+    base, chromium, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page.goto(base + "/")
+        _settle(page, charts=2)
+        tops = page.evaluate("""() => {
+          const top = (e) => e.getBoundingClientRect().top + window.scrollY;
+          const cards = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')];
+          return {headline: top(document.querySelector('.st-key-ov_headline')),
+                  cards: cards.map(top),
+                  chart: Math.min(...[...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(top))};
+        }""")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "overview-390.png"))
+        browser.close()
+    cards = tops["cards"]
+    assert len(cards) == 8
+    assert tops["headline"] < min(cards[:4]) and max(cards[:4]) < tops["chart"] < min(cards[4:])

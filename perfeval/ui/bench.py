@@ -6,6 +6,10 @@ leader clicking again: cached queries, rendering), ``<page>_cold`` the first
 view of the page with the query caches emptied (what a new filter value
 costs), ``app`` the entry point (sidebar filters + 总览) rerun. Imports and
 the store's opening are warmed up first and not counted.
+
+``bench_browser(db_path)``: first views and a filter change in Chromium, the
+dashboard served as ``make run`` serves it (perfeval.ui.serve.start_server)
+beside a trivial page, as seconds and ratios.
 """
 
 from __future__ import annotations
@@ -66,11 +70,17 @@ window.WebSocket = class extends Orig {
     this.addEventListener('message', () => { window.__pb.ws = Date.now(); window.__pb.n += 1; });
   }
 };
-// Elements added or removed, outside charts and grids: once drawn, Plotly and
-// the data grid keep adjusting their own layers (resizes) for a long while.
+// Elements added or removed in the app, outside charts and grids: once drawn,
+// Plotly and the data grid keep adjusting their own layers (resizes) for a long
+// while, and both measure text in hidden nodes of their own outside the app
+// (Plotly's tester <svg> in <body>, the grid's <canvas> in <html>).
+const seen = (n) => {
+  const e = n && (n.nodeType === 1 ? n : n.parentElement);
+  return e && e.closest && e.closest('[data-testid="stApp"]')
+      && !e.closest('.js-plotly-plot, [data-testid="stDataFrame"]');
+};
 new MutationObserver((ms) => {
-  if (ms.some(m => !(m.target.closest && m.target.closest('.js-plotly-plot, [data-testid="stDataFrame"]'))))
-    window.__pb.dom = Date.now();
+  if (ms.some(m => seen(m.target))) window.__pb.dom = Date.now();
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
 _DONE = """(quiet) => {
@@ -82,50 +92,6 @@ _DONE = """(quiet) => {
   const loading = document.querySelector('[data-testid="stSkeleton"]');
   return app && app.dataset.testScriptState === "notRunning" && w.n > 0 && drawn && !loading
       && now - w.ws > quiet && now - w.dom > quiet; }"""
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    """``streamlit run <script>`` on a free loopback port, until closed."""
-
-    def __init__(self, script: Path, env: dict, log: Path):
-        import subprocess
-        import sys
-        import urllib.request
-
-        port = _free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        self._log = open(log, "w")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=self._log, stderr=self._log)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.close()
-        raise RuntimeError(f"streamlit 未能启动：{log}")
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except Exception:
-            self.proc.kill()
-        self._log.close()
 
 
 def _first_view(browser, url: str, quiet_ms: int, timeout_ms: int) -> tuple[float, object]:
@@ -159,6 +125,7 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
     Streamlit page served in the same run: seconds (medians of ``repeats``)
     and the ratios to the trivial page's. Raises RuntimeError without
     Playwright or Chromium."""
+    import contextlib
     import statistics
     import tempfile
 
@@ -171,6 +138,7 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
     pages = BROWSER_PAGES if pages is None else pages
     from perfeval.queries import filter_options
     from perfeval.store import Store
+    from perfeval.ui.serve import start_server
 
     with Store(db_path, read_only=True) as s:
         years = filter_options(s)["years"]
@@ -180,21 +148,21 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
     with tempfile.TemporaryDirectory(prefix="perfeval-browser-") as tmp:
         trivial = Path(tmp) / "trivial.py"
         trivial.write_text(TRIVIAL_PAGE, encoding="utf-8")
-        app = _Server(ROOT / "app.py", {"PERFEVAL_DB": str(db_path)}, Path(tmp) / "app.log")
-        try:
-            ref = _Server(trivial, {}, Path(tmp) / "trivial.log")
-        except Exception:
-            app.close()
-            raise
-        try:
+        # The dashboard as ``make run`` serves it (perfeval.ui.serve: the session
+        # route, the writer thread), the reference with plain ``streamlit run``.
+        with contextlib.ExitStack() as servers:
+            app_base, _ = servers.enter_context(
+                start_server(Path(tmp) / "app.log", db=Path(db_path)))
+            ref_base, _ = servers.enter_context(
+                start_server(Path(tmp) / "trivial.log", script=trivial))
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 # Warm-up, not counted: the servers' first runs and the browser's caches.
-                for url in (ref.base, *(f"{app.base}/{path}" for path in pages.values())):
+                for url in (ref_base, *(f"{app_base}/{path}" for path in pages.values())):
                     _, page = _first_view(browser, url, quiet_ms, timeout_ms)
                     page.context.close()
-                targets = {"trivial": (ref.base, "2023"),
-                           **{name: (f"{app.base}/{path}", other) for name, path in pages.items()}}
+                targets = {"trivial": (ref_base, "2023"),
+                           **{name: (f"{app_base}/{path}", other) for name, path in pages.items()}}
                 for name, (url, year) in targets.items():
                     first, change = [], []
                     for _ in range(repeats):
@@ -205,9 +173,6 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
                     out[f"{name}_first_s"] = round(statistics.median(first), 3)
                     out[f"{name}_change_s"] = round(statistics.median(change), 3)
                 browser.close()
-        finally:
-            app.close()
-            ref.close()
     for name in pages:
         out[f"{name}_first_ratio"] = round(out[f"{name}_first_s"] / out["trivial_first_s"], 2)
         out[f"{name}_change_ratio"] = round(out[f"{name}_change_s"] / out["trivial_change_s"], 2)

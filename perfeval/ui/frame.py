@@ -49,19 +49,44 @@ def _cached(path: str, generation: int, name: str, args: tuple, kwargs: tuple):
     return getattr(queries, name)(auth.get_store(), *args, **dict(kwargs))
 
 
+_GENERATION = "_perfeval_generation"
+
+
+def _generation() -> int:
+    """The store's generation, read once per script run: a page asks ``q()``
+    a dozen times per run and each read was a query of its own. Streamlit gives
+    each run a fresh ``ctx.cursors`` dict, which marks the run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    memo = getattr(ctx, _GENERATION, None) if ctx is not None else None
+    if memo is not None and memo[0] is ctx.cursors:
+        return memo[1]
+    gen = queries.generation(store())
+    if ctx is not None:
+        setattr(ctx, _GENERATION, (ctx.cursors, gen))
+    return gen
+
+
 def cache_key() -> tuple[str, int]:
     """(database path, generation): what a page's own st.cache_data keys on."""
-    return str(default_db_path()), queries.generation(store())
+    return str(default_db_path()), _generation()
 
 
 def q(name: str, *args, **kwargs):
     """Run ``queries.<name>(store, *args, **kwargs)`` through the cache."""
-    s = store()
-    return _cached(str(default_db_path()), queries.generation(s), name, args, tuple(sorted(kwargs.items())))
+    return _cached(str(default_db_path()), _generation(), name, args,
+                   tuple(sorted(kwargs.items())))
 
 
 def clear_caches() -> None:
     st.cache_data.clear()
+    _figure.clear()
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None and hasattr(ctx, _GENERATION):  # a write in this run: read it again
+        delattr(ctx, _GENERATION)
 
 
 # -- global filters ------------------------------------------------------------
@@ -330,9 +355,9 @@ def page_link(page: str, label: str, **kwargs) -> None:
 
 # Screen layout the theme cannot state: KPI values never cut (a smaller font
 # on narrower screens; wrap rather than "158,…"), KPI cards two by two on a
-# phone instead of one per line, and the file uploader's English texts
-# ("Drag and drop", "200MB per file", "Upload") replaced: the page states the
-# real limits in Chinese above it.
+# phone instead of one per line (总览's cards 5–8 after the content), and the
+# file uploader's English texts ("200MB per file", "Upload") replaced (the limit
+# by upload_limit()).
 SCREEN_CSS = """<style>
 [data-testid="stMetricValue"] > div { overflow: visible; text-overflow: clip; white-space: normal;
   overflow-wrap: anywhere; line-height: 1.2; }
@@ -347,19 +372,89 @@ SCREEN_CSS = """<style>
     > [data-testid="stColumn"] { flex: 1 1 calc(50% - 0.5rem) !important;
     width: calc(50% - 0.5rem) !important; min-width: calc(50% - 0.5rem) !important; }
   [data-testid="stMetricValue"] { font-size: 1.25rem; }
+  /* 总览: the headline and the first four cards first, cards 5–8 after the content */
+  [data-testid="stLayoutWrapper"]:has(> .st-key-ov_kpi_more) { order: 1; }
 }
-[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
-[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
-[data-testid="stFileUploaderDropzone"] button::after { content: "选择文件"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzoneInstructions"] > div > span { display: none; }
+[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"] p {
+  display: none; }
+[data-testid="stFileUploaderDropzone"] > span > button [data-testid="stMarkdownContainer"]::after {
+  content: "选择文件"; }
 </style>"""
 
 
-def screen_style() -> None:
+def upload_limit(key: str, mb: int, text: str | None = None) -> int:
+    """The limit shown in the file uploader ``key`` in place of Streamlit's
+    "200MB per file": Chinese, and the one this upload really has. Returns
+    ``mb`` for the uploader's ``max_upload_size``."""
+    shown = json.dumps(text or f"单个文件不超过 {mb} MB", ensure_ascii=False)
+    st.html(f"<style>.st-key-{key} [data-testid=\"stFileUploaderDropzoneInstructions\"] > div::after"
+            f" {{ content: {shown}; font-size: 0.875rem; }}</style>")
+    return mb
+
+
+def screen_style(preload: tuple[str, ...] = ()) -> None:
     st.html(SCREEN_CSS)
+    if preload:
+        _preload(preload)
+
+
+# Streamlit loads an element's code (Plotly's is 4.7 MB) only when the first
+# element of that kind arrives, after the queries before it have run. The
+# entry point starts the download and compilation of what the page will
+# need at the first message instead, while the page's script still runs;
+# Streamlit's own import of the same URL then finds the module ready.
+CHUNKS = {"plotly": "PlotlyChart", "dataframe": "DataFrame"}
+
+
+def _chunk_files(kinds: tuple[str, ...]) -> list[str]:
+    from pathlib import Path
+
+    js = Path(st.__file__).parent / "static" / "static" / "js"
+    files = []
+    for kind in kinds:
+        found = sorted(js.glob(f"{CHUNKS[kind]}.*.js"))
+        if len(found) == 1:  # else this Streamlit names its chunks otherwise: load as usual
+            files.append(found[0].name)
+    return files
+
+
+def _preload(kinds: tuple[str, ...]) -> None:
+    files = _chunk_files(kinds)
+    if not files:
+        return
+    # In the event container (where toasts and style-only HTML go): no room on the page.
+    st._event.html(f"""<script>(function () {{
+  const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
+  if (!main) return;
+  for (const f of {json.dumps(files)}) {{
+    const url = new URL(f, main.src).href;
+    if (document.querySelector('link[href="' + url + '"]')) continue;
+    const l = document.createElement("link");
+    l.rel = "modulepreload"; l.href = url; l.crossOrigin = "";
+    document.head.appendChild(l);
+  }}
+}})();</script>""", unsafe_allow_javascript=True)
 
 
 PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
                  "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+# Built figures shared by every session (the same object, never changed):
+# building a Plotly figure validates every property and costs more than its
+# query. Keyed on the builder, its arguments (frames hashed by content) and
+# the store's generation.
+@st.cache_resource(ttl=600, max_entries=256, show_spinner=False)
+def _figure(path: str, generation: int, builder: str, args: tuple):
+    from perfeval.ui import charts
+
+    return getattr(charts, builder)(*args)
+
+
+def figure(builder: str, *args):
+    """``charts.<builder>(*args)``, built once per store generation."""
+    return _figure(str(default_db_path()), _generation(), builder, args)
 
 
 def chart(fig, key: str, *, clickable: bool = True) -> None:
@@ -378,6 +473,17 @@ def on_chart_select(state) -> None:
 
 def on_table_select(state, table: pd.DataFrame) -> None:
     open_profile(links.department_from_table(state, table))
+
+
+EMPTY = "—"  # a missing value in a table or a card (never "None")
+
+
+def table(data, **kwargs):
+    """``st.dataframe`` that shows a missing value as "—": the grid's own
+    placeholder is the English "None" (numeric columns cannot be filled with
+    text without losing their format and sorting)."""
+    kwargs.setdefault("placeholder", EMPTY)
+    return st.dataframe(data, **kwargs)
 
 
 def fmt_num(v, digits: int = 2, unit: str = "") -> str:

@@ -20,11 +20,13 @@ from perfeval.coverage import (
     read_expected_units,
     set_expected_units,
 )
+from perfeval.ingest import MAX_FILE_BYTES
 from perfeval.model import PerfevalError
 from perfeval.queries import Filters, filter_options, generation
 from perfeval.reports import render, summary_report, unit_report
-from perfeval.ui import auth
+from perfeval.ui import auth, frame
 
+LIST_MAX_MB = MAX_FILE_BYTES // 2**20  # a list of units: the import's per-file limit
 MIMES = {".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          ".pdf": "application/pdf"}
 FORMAT_LABELS = {".docx": "Word（.docx）", ".pdf": "PDF"}
@@ -91,7 +93,7 @@ def coverage_panel(store, user) -> None:
     table = cov.table()
     only_missing = st.toggle("只看未提交", value=bool(cov.missing), key="cov_missing_only")
     shown = table[table["状态"] == "未提交"] if only_missing else table
-    st.dataframe(shown, hide_index=True, width="stretch",
+    frame.table(shown, hide_index=True, width="stretch",
                  column_config={c: st.column_config.TextColumn(c) for c in shown.columns})
 
     if user is None or user.role != users.ADMIN:
@@ -99,7 +101,8 @@ def coverage_panel(store, user) -> None:
     with st.expander(f"上传 {year} 年度应参评单位名单（管理员）"):
         st.caption("xlsx、xls 或 csv：一列“单位名称”（或 预算单位、部门名称、单位），可有一列“主管部门”。"
                    "上传后本年度的应参评单位以名单为准，替换以前上传的名单。")
-        up = st.file_uploader("名单文件", type=["xlsx", "xls", "csv"], key="cov_upload")
+        up = st.file_uploader("名单文件", type=["xlsx", "xls", "csv"], key="cov_upload",
+                              max_upload_size=frame.upload_limit("cov_upload", LIST_MAX_MB))
         if up is not None:
             data = up.getvalue()
             try:
