@@ -12,7 +12,7 @@ Layout, beside ``data/perfeval.duckdb``::
       server.json           who serves the file (pid, host, heartbeat)
       tmp/<job>/            a job being written by a client
       queue/<job>/          waiting: request.json, files/, stdin (0600)
-      running/<job>/        taken by the server's writer thread
+      running/<job>/        taken by the server's writer (or reader) thread
       done/<job>/           response.json (exit code, output), out/ files
     inbox/                  files dropped here are imported (configurable)
       done/  failed/        where each ends, with 「文件名.结果.txt」
@@ -22,6 +22,10 @@ any moment it is in exactly one state. Its writes commit together with a row
 of ``spool_jobs`` (the Store's commit marks, see :meth:`Store.marking`); after
 a crash a job found in ``running/`` is finished if that row exists, else put
 back in the queue: every job runs to its commit once, never twice.
+
+Read-only commands (``history``, ``export`` …; their job name ends in
+``-r``) are taken by a second thread on its own cursor, a consistent view
+of the last commit: they need not wait behind a queue of imports.
 
 The command runs in the server exactly as it runs alone (same parser, same
 functions, same validation, transaction and audit log), with the server's
@@ -59,6 +63,9 @@ STATE_LABELS = {"queue": "等待", "running": "进行中", "done": "完成", "fa
 # Commands that need the database; with a server running they go through it.
 ROUTED_COMMANDS = {"import", "restore", "user", "history", "export", "export-form", "audit",
                    "score", "backup", "report", "reparse"}
+# Of those, the ones that only read: run by the reader thread beside the writer.
+READ_ONLY_COMMANDS = {"history", "export", "export-form", "audit", "backup", "report"}
+READ_SUFFIX = "-r"  # a read-only job's name ends so: the threads pick by name alone
 # Commands that must not run while a server holds the file.
 REFUSED_WHILE_SERVING = {"demo"}
 # Argument destinations that name files: inputs are copied into the job,
@@ -67,6 +74,7 @@ INPUT_DESTS = ("files",)
 OUTPUT_DESTS = ("out", "xlsx")
 
 INBOX_ACTOR = "收件箱"
+CLI_ACTOR = "命令行"  # as perfeval.auditlog.cli_actor names a command-line account
 
 
 def spool_dir(db_path: str | Path) -> Path:
@@ -145,9 +153,11 @@ def _replace_token(argv: list[str], value: str, new: str) -> None:
 def submit(db_path: str | Path, argv: list[str], args, *, stdin: str | None = None,
            actor: str | None = None) -> str:
     """Put one command in the server's queue; return the job id. Input files
-    are copied into the job (the client may delete them afterwards)."""
+    are copied into the job (the client may delete them afterwards). Without
+    ``actor`` the server records the owner of the job's folder (:func:`job_actor`)."""
     root = spool_dir(db_path)
-    job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    read = getattr(args, "command", None) in READ_ONLY_COMMANDS
+    job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}" + (READ_SUFFIX if read else "")
     tmp = root / "tmp" / job
     (tmp / "files").mkdir(parents=True)
     os.chmod(tmp, 0o700)
@@ -281,8 +291,18 @@ def _owner(path: Path) -> str | None:
         return None
 
 
+def job_actor(job_dir: Path, request: dict) -> str:
+    """Who a job runs for: the actor it names, else the account that wrote it
+    (the folder's owner: the client cannot claim another account's name)."""
+    if request.get("actor"):
+        return request["actor"]
+    owner = _owner(job_dir / "request.json")
+    return f"{CLI_ACTOR}:{owner}" if owner else CLI_ACTOR
+
+
 class Writer:
-    """The server's one writer thread: heartbeat, inbox, queue, one job at a time.
+    """The server's one writer thread: inbox, queue, one job at a time; beside
+    it a reader thread for read-only jobs and a heartbeat thread.
 
     ``run_command(store, argv, actor=)`` runs a command line in this process
     and returns its exit code (perfeval.cli.run_in_server); it is passed in so
@@ -297,7 +317,7 @@ class Writer:
         self.inbox = inbox or inbox_dir(store.path)
         self.poll = poll
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._seen_sizes: dict[str, tuple[int, float]] = {}
         self.current: str | None = None
 
@@ -312,10 +332,14 @@ class Writer:
             cur.execute(SPOOL_TABLE)
         self._recover()
         self._heartbeat()
-        self._thread = threading.Thread(target=self._loop, name="perfeval-writer", daemon=True)
-        self._thread.start()
-        # Its own thread: a long import must not make clients think the server is gone.
-        threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(False,), name="perfeval-writer", daemon=True),
+            # Reads need not wait behind imports: DuckDB gives each cursor the last commit.
+            threading.Thread(target=self._loop, args=(True,), name="perfeval-reader", daemon=True),
+            # Its own thread: a long import must not make clients think the server is gone.
+            threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True)]
+        for t in self._threads:
+            t.start()
         return self
 
     def _beat(self) -> None:
@@ -325,8 +349,8 @@ class Writer:
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for t in self._threads:
+            t.join(timeout)
         with contextlib.suppress(OSError):
             (self.root / "server.json").unlink()
 
@@ -358,21 +382,24 @@ class Writer:
                 shutil.rmtree(d, ignore_errors=True)
 
     # -- the loop -------------------------------------------------------------
-    def _loop(self) -> None:
+    def _loop(self, read: bool) -> None:
         while not self._stop.is_set():
             try:
-                self._scan_inbox()
-                job = self._next_job()
+                if not read:
+                    self._scan_inbox()
+                job = self._next_job(read)
                 if job is not None:
-                    self._run(job)
+                    self._run(job, read=read)
                     continue
-            except Exception as exc:  # the writer must keep running; the job records it
-                print(f"perfeval 写入线程：{exc!r}", file=sys.__stderr__)
+            except Exception as exc:  # the thread must keep running; the job records it
+                print(f"perfeval {'读取' if read else '写入'}线程：{exc!r}", file=sys.__stderr__)
             self._stop.wait(self.poll)
 
-    def _next_job(self) -> Path | None:
+    def _next_job(self, read: bool = False) -> Path | None:
         queue = sorted((self.root / "queue").iterdir(), key=lambda p: p.name)
         for d in queue:
+            if d.name.endswith(READ_SUFFIX) != read:
+                continue
             target = self.root / "running" / d.name
             try:
                 os.replace(d, target)
@@ -381,9 +408,11 @@ class Writer:
             return target
         return None
 
-    def _run(self, job_dir: Path) -> None:
-        self.current = job_dir.name
+    def _run(self, job_dir: Path, *, read: bool = False) -> None:
+        if not read:
+            self.current = job_dir.name
         request = _read_json(job_dir / "request.json") or {}
+        actor = job_actor(job_dir, request)
         stdin_file = job_dir / "stdin"
         stdin = stdin_file.read_text("utf-8") if stdin_file.exists() else ""
         stdin_file.unlink(missing_ok=True)  # a password never stays on disk
@@ -393,15 +422,18 @@ class Writer:
         with out.capture() as o, err.capture() as e, inp.capture() as i:
             i.write(stdin)
             i.seek(0)
-            mark = _job_mark(job_dir.name)
+            # A write commits with its spool_jobs row; a read commits nothing.
+            marking = contextlib.nullcontext() if read else self.store.marking(
+                _job_mark(job_dir.name))
             try:
-                with self.store.marking(mark):
-                    code = self.run_command(self.store, argv, actor=request.get("actor"))
+                with marking:
+                    code = self.run_command(self.store, argv, actor=actor)
             except Exception as exc:  # a bug, not a user error: the job still ends
                 print(f"错误：内部错误（{type(exc).__name__}: {exc}）", file=sys.stderr)
                 code = 2
         self._finish(job_dir, code, o.getvalue(), e.getvalue())
-        self.current = None
+        if not read:
+            self.current = None
         if request.get("inbox"):
             self._file_inbox_result(job_dir, request, code)
         # The inputs were copies (or moved on from the inbox); the record stays.
@@ -516,7 +548,7 @@ def queue_status(db_path: str | Path, *, limit: int = 50) -> list[dict]:
             text = ((resp or {}).get("stderr") or (resp or {}).get("stdout") or "").strip()
             rows.append({"状态": label, "任务": d.name, "命令": what,
                          "来源": "收件箱" if req.get("inbox") else "命令行",
-                         "提交人": req.get("actor") or "", "提交时间": req.get("submitted_at") or "",
+                         "提交人": job_actor(d, req) if req else "", "提交时间": req.get("submitted_at") or "",
                          "完成时间": (resp or {}).get("finished_at") or "",
                          "结果": text.splitlines()[-1] if text else ""})
     rows.sort(key=lambda r: r["任务"], reverse=True)
