@@ -54,7 +54,11 @@ from pathlib import Path
 from .model import PerfevalError
 
 HEARTBEAT_SECONDS = 2.0
-STALE_SECONDS = 30.0  # a server whose heartbeat is older is taken as gone
+# A server whose heartbeat is older is taken as gone, unless the process that
+# wrote server.json is provably still running (same pid and start time): a
+# server busy with imports and page views may beat late, and a client that
+# took it for gone would open the file itself and be refused.
+STALE_SECONDS = 30.0
 INBOX_SETTLE_SECONDS = 2.0  # a dropped file must keep its size this long before import
 KEEP_DONE_JOBS = 200  # finished jobs kept in done/ for the status table
 STATES = ("queue", "running", "done")
@@ -113,21 +117,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux /proc), which
+    tells a live server from a new process that reuses a dead one's pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after "(comm)"
+
+
+def _same_process(info: dict) -> bool | None:
+    """True/False when /proc can tell whether server.json's process still runs; else None."""
+    pid = int(info.get("pid", -1))
+    if not _pid_alive(pid):
+        return False
+    started = _process_started(pid)
+    if started is None or not info.get("started"):
+        return None
+    return started == info["started"]
+
+
 def server_info(db_path: str | Path) -> dict | None:
     """The live server of this database file, or None."""
     info = _read_json(spool_dir(db_path) / "server.json")
     if not info or info.get("host") != socket.gethostname():
         return None
-    if time.time() - float(info.get("heartbeat", 0)) > STALE_SECONDS:
-        return None
-    return info if _pid_alive(int(info.get("pid", -1))) else None
+    same = _same_process(info)
+    if same is not None:
+        return info if same else None
+    fresh = time.time() - float(info.get("heartbeat", 0)) <= STALE_SECONDS
+    return info if fresh else None
 
 
 def _server_alive(db_path: str | Path) -> bool:
     """While waiting: the serving process still exists (a busy one may beat late)."""
     info = _read_json(spool_dir(db_path) / "server.json")
-    return bool(info) and info.get("host") == socket.gethostname() and _pid_alive(
-        int(info.get("pid", -1)))
+    return bool(info) and info.get("host") == socket.gethostname() and _same_process(
+        info) is not False
 
 
 # -- the client side -------------------------------------------------------------
@@ -356,7 +383,8 @@ class Writer:
 
     def _heartbeat(self) -> None:
         _write_json(self.root / "server.json", {
-            "pid": os.getpid(), "host": socket.gethostname(), "db": str(self.store.path),
+            "pid": os.getpid(), "started": _process_started(os.getpid()),
+            "host": socket.gethostname(), "db": str(self.store.path),
             "heartbeat": time.time(), "current": self.current})
 
     def _committed(self, job: str) -> bool:

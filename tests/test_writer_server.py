@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -22,8 +24,6 @@ from perfeval.store import Store
 from tests.conftest import CHROMIUM_ARGS, ROOT, browser_or_skip, streamlit_server
 from tests.test_load import NAV_LINK, exceptions, nav_links, server_errors, settle
 from tests.test_spool import SAMPLE, SAMPLE_DEPT, template_csv
-
-pytestmark = pytest.mark.browser
 
 
 def cli(db: Path, *args, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -70,6 +70,31 @@ def _page_text(chromium: str, url: str, *expect: str) -> str:
     return text
 
 
+def test_a_busy_server_that_beats_late_is_still_the_server(tmp_path):
+    """A heartbeat older than STALE_SECONDS from the very process that wrote
+    server.json still routes commands to it; a dead or reused pid does not."""
+    db = tmp_path / "x.duckdb"
+    root = spool.spool_dir(db)
+    root.mkdir()
+    late = time.time() - 10 * spool.STALE_SECONDS
+    me = {"pid": os.getpid(), "started": spool._process_started(os.getpid()),
+          "host": socket.gethostname(), "heartbeat": late}
+    spool._write_json(root / "server.json", me)
+    assert spool.server_info(db)["pid"] == os.getpid()
+    spool._write_json(root / "server.json", {**me, "started": "0"})  # the pid, reused
+    assert spool.server_info(db) is None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    spool._write_json(root / "server.json", {**me, "pid": dead.pid, "heartbeat": time.time()})
+    assert spool.server_info(db) is None
+    # Without a start time (no /proc) the heartbeat decides, as before.
+    spool._write_json(root / "server.json", {**me, "started": None})
+    assert spool.server_info(db) is None
+    spool._write_json(root / "server.json", {**me, "started": None, "heartbeat": time.time()})
+    assert spool.server_info(db) is not None
+
+
+@pytest.mark.browser
 def test_command_line_while_the_dashboard_holds_the_database(demo_server):
     db, tmp = demo_server["db"], demo_server["tmp"]
     # The file is the server's: opening it from here fails, the CLI goes through the server.
@@ -116,6 +141,7 @@ async def finish_view(page, path: str, timeout: float = VIEW_TIMEOUT) -> None:
         }""", arg=path, timeout=timeout * 1000, polling=100)
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.load
 def test_imports_and_inbox_under_browser_load(demo_server):
@@ -158,7 +184,7 @@ def test_imports_and_inbox_under_browser_load(demo_server):
         await page.close()
 
     def import_one(k: int) -> subprocess.CompletedProcess:
-        if k % 3 == 1:  # the inbox files arrive while the imports run
+        if k % 3 == 1 and k // 3 < INBOX_FILES:  # the inbox files arrive during the imports
             template_csv(inbox / f"inbox{k // 3}.csv", f"收件箱街道{k // 3}")
         return cli(db, "import", csvs[k], timeout=900)
 
@@ -233,6 +259,7 @@ def test_imports_and_inbox_under_browser_load(demo_server):
     assert not server_errors(demo_server["log"], known=[])
 
 
+@pytest.mark.browser
 def test_first_administrator_in_the_browser_with_the_setup_token(tmp_path):
     from playwright.sync_api import sync_playwright
 
