@@ -36,6 +36,7 @@ its status.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -94,6 +95,12 @@ def inbox_dir(db_path: str | Path) -> Path:
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, ensure_ascii=False, default=str), "utf-8")
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
     os.replace(tmp, path)
 
 
@@ -395,10 +402,18 @@ class Writer:
         """Jobs left in running/ by a crash: finished if their commit landed,
         else back in the queue. Half-written client jobs in tmp/ are dropped."""
         for d in sorted((self.root / "running").iterdir()):
-            if self._committed(d.name):
-                self._finish(d, 0, "此命令已在看板重启前写入完成（输出未能保存）。\n", "")
+            if (d / "response.json").exists():
+                pass  # the command had ended; filing its result was cut short
+            elif self._committed(d.name):
+                self._respond(d, 0, "此命令已在看板重启前写入完成（输出未能保存）。\n", "")
             else:
                 os.replace(d, self.root / "queue" / d.name)
+                continue
+            request = _read_json(d / "request.json") or {}
+            if request.get("inbox"):
+                code = int((_read_json(d / "response.json") or {}).get("exit_code", 2))
+                self._file_inbox_result(d, request, code)
+            self._finish(d)
         for d in (self.root / "tmp").iterdir():
             req = _read_json(d / "request.json") or {}
             if req.get("inbox"):  # taken from the inbox: queue it if the file made it here
@@ -459,18 +474,23 @@ class Writer:
             except Exception as exc:  # a bug, not a user error: the job still ends
                 print(f"错误：内部错误（{type(exc).__name__}: {exc}）", file=sys.stderr)
                 code = 2
-        self._finish(job_dir, code, o.getvalue(), e.getvalue())
-        if not read:
-            self.current = None
+        # The response first, then the inbox file filed with its result, then
+        # done/: a crash in between leaves a job that _recover() completes.
+        self._respond(job_dir, code, o.getvalue(), e.getvalue())
         if request.get("inbox"):
             self._file_inbox_result(job_dir, request, code)
-        # The inputs were copies (or moved on from the inbox); the record stays.
-        shutil.rmtree(self.root / "done" / job_dir.name / "files", ignore_errors=True)
+        self._finish(job_dir)
+        if not read:
+            self.current = None
 
-    def _finish(self, job_dir: Path, code: int, stdout: str, stderr: str) -> None:
+    def _respond(self, job_dir: Path, code: int, stdout: str, stderr: str) -> None:
         _write_json(job_dir / "response.json", {
             "exit_code": code, "stdout": stdout, "stderr": stderr,
             "finished_at": datetime.now().isoformat(timespec="seconds")})
+
+    def _finish(self, job_dir: Path) -> None:
+        # The inputs were copies (or filed from the inbox); the record stays.
+        shutil.rmtree(job_dir / "files", ignore_errors=True)
         os.replace(job_dir, self.root / "done" / job_dir.name)
         self._prune()
 
@@ -508,22 +528,39 @@ class Writer:
             "submitted_at": datetime.now().isoformat(timespec="seconds")})
         # Taking the file out of the inbox is one rename; _recover() finishes
         # the job's move into the queue if the server dies in between.
-        os.replace(f, tmp / "files" / "000" / f.name)
+        target = tmp / "files" / "000" / f.name
+        try:
+            os.replace(f, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # PERFEVAL_INBOX on another file system: a complete copy, queued,
+            # then the original removed (after a crash in between the file is
+            # read again, and its second import is refused as identical).
+            part = target.with_name(target.name + ".part")
+            shutil.copy2(f, part)
+            os.replace(part, target)
+            os.replace(tmp, self.root / "queue" / job)
+            f.unlink()
+            return
         os.replace(tmp, self.root / "queue" / job)
 
     def _file_inbox_result(self, job_dir: Path, request: dict, code: int) -> None:
-        done = self.root / "done" / job_dir.name
+        """The inbox file into done/ or failed/, its result beside it: the
+        result is written first, so a filed file always has one."""
         name = request["file_name"]
-        src = done / "files" / "000" / name
-        resp = _read_json(done / "response.json") or {}
+        src = job_dir / "files" / "000" / name
+        if not src.exists():  # filed before a crash
+            return
+        resp = _read_json(job_dir / "response.json") or {}
         where = self.inbox / ("done" if code == 0 else "failed")
+        where.mkdir(parents=True, exist_ok=True)
         target = _free_name(where / name)
-        if src.exists():
-            shutil.move(str(src), target)
         label = "导入成功" if code == 0 else "导入失败"
-        (where / f"{target.name}.结果.txt").write_text(
-            f"{label}（退出码 {code}，{datetime.now():%Y-%m-%d %H:%M:%S}）\n"
-            f"{resp.get('stdout', '')}{resp.get('stderr', '')}", "utf-8")
+        _write_text(where / f"{target.name}.结果.txt",
+                    f"{label}（退出码 {code}，{datetime.now():%Y-%m-%d %H:%M:%S}）\n"
+                    f"{resp.get('stdout', '')}{resp.get('stderr', '')}")
+        shutil.move(str(src), target)
 
 
 def _rebase(arg: str, job_dir: Path) -> str:
