@@ -24,8 +24,9 @@ a crash a job found in ``running/`` is finished if that row exists, else put
 back in the queue: every job runs to its commit once, never twice.
 
 Read-only commands (``history``, ``export`` …; their job name ends in
-``-r``) are taken by a second thread on its own cursor, a consistent view
-of the last commit: they need not wait behind a queue of imports.
+``-r``) are taken by a second thread: they need not wait behind a queue of
+imports, only for a commit under way (they hold the store's write turn while
+they read, so they see one commit throughout).
 
 The command runs in the server exactly as it runs alone (same parser, same
 functions, same validation, transaction and audit log), with the server's
@@ -465,11 +466,14 @@ class Writer:
         with out.capture() as o, err.capture() as e, inp.capture() as i:
             i.write(stdin)
             i.seek(0)
-            # A write commits with its spool_jobs row; a read commits nothing.
-            marking = contextlib.nullcontext() if read else self.store.marking(
+            # A write commits with its spool_jobs row. A read holds the store's
+            # write turn (an empty transaction), so no import commits between
+            # its queries: one consistent view; it waits for a commit under
+            # way, not for the queue or the parsing of the files in it.
+            guard = self.store.transaction() if read else self.store.marking(
                 _job_mark(job_dir.name))
             try:
-                with marking:
+                with guard:
                     code = self.run_command(self.store, argv, actor=actor)
             except Exception as exc:  # a bug, not a user error: the job still ends
                 print(f"错误：内部错误（{type(exc).__name__}: {exc}）", file=sys.stderr)

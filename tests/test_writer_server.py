@@ -3,6 +3,7 @@ inbox and browser sessions use it (perfeval.spool), and the first-run flow."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -10,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +94,37 @@ def test_a_busy_server_that_beats_late_is_still_the_server(tmp_path):
     assert spool.server_info(db) is None
     spool._write_json(root / "server.json", {**me, "started": None, "heartbeat": time.time()})
     assert spool.server_info(db) is not None
+
+
+def test_a_read_does_not_wait_behind_the_imports(tmp_path):
+    """history answers while an import holds the writer, and sees it once committed."""
+    from perfeval.cli import run_in_server
+
+    db = tmp_path / "r.duckdb"
+    release = threading.Event()
+
+    def run_command(store, argv, actor=None):
+        if argv[0] == "import":  # an import that takes as long as the test says
+            release.wait(120)
+        return run_in_server(store, argv, actor=actor)
+
+    store = Store(db)
+    writer = spool.Writer(store, run_command, inbox=tmp_path / "inbox", poll=0.05).start()
+    try:
+        f = template_csv(tmp_path / "a.csv", "读写街道")
+        job = spool.submit(db, ["import", str(f)], argparse.Namespace(command="import", files=[str(f)]))
+        history = argparse.Namespace(command="history")
+        resp = spool.wait(db, spool.submit(db, ["history"], history), timeout=60)
+        assert resp.exit_code == 0 and "没有符合条件的评价" in resp.stdout
+        assert (spool.spool_dir(db) / "running" / job).exists()  # still importing
+        release.set()
+        assert spool.wait(db, job, timeout=120).exit_code == 0
+        resp = spool.wait(db, spool.submit(db, ["history"], history), timeout=60)
+        assert "读写街道 2023 部门整体 第1版" in resp.stdout
+    finally:
+        release.set()
+        writer.stop()
+        store.close()
 
 
 @pytest.mark.browser
