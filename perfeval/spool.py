@@ -12,7 +12,7 @@ Layout, beside ``data/perfeval.duckdb``::
       server.json           who serves the file (pid, host, heartbeat)
       tmp/<job>/            a job being written by a client
       queue/<job>/          waiting: request.json, files/, stdin (0600)
-      running/<job>/        taken by the server's writer thread
+      running/<job>/        taken by the server's writer (or reader) thread
       done/<job>/           response.json (exit code, output), out/ files
     inbox/                  files dropped here are imported (configurable)
       done/  failed/        where each ends, with 「文件名.结果.txt」
@@ -23,6 +23,11 @@ of ``spool_jobs`` (the Store's commit marks, see :meth:`Store.marking`); after
 a crash a job found in ``running/`` is finished if that row exists, else put
 back in the queue: every job runs to its commit once, never twice.
 
+Read-only commands (``history``, ``export`` …; their job name ends in
+``-r``) are taken by a second thread: they need not wait behind a queue of
+imports, only for a commit under way (they hold the store's write turn while
+they read, so they see one commit throughout).
+
 The command runs in the server exactly as it runs alone (same parser, same
 functions, same validation, transaction and audit log), with the server's
 Store and its output captured; the client prints that output and exits with
@@ -32,6 +37,7 @@ its status.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -50,7 +56,11 @@ from pathlib import Path
 from .model import PerfevalError
 
 HEARTBEAT_SECONDS = 2.0
-STALE_SECONDS = 30.0  # a server whose heartbeat is older is taken as gone
+# A server whose heartbeat is older is taken as gone, unless the process that
+# wrote server.json is provably still running (same pid and start time): a
+# server busy with imports and page views may beat late, and a client that
+# took it for gone would open the file itself and be refused.
+STALE_SECONDS = 30.0
 INBOX_SETTLE_SECONDS = 2.0  # a dropped file must keep its size this long before import
 KEEP_DONE_JOBS = 200  # finished jobs kept in done/ for the status table
 STATES = ("queue", "running", "done")
@@ -59,6 +69,9 @@ STATE_LABELS = {"queue": "等待", "running": "进行中", "done": "完成", "fa
 # Commands that need the database; with a server running they go through it.
 ROUTED_COMMANDS = {"import", "restore", "user", "history", "export", "export-form", "audit",
                    "score", "backup", "report", "reparse"}
+# Of those, the ones that only read: run by the reader thread beside the writer.
+READ_ONLY_COMMANDS = {"history", "export", "export-form", "audit", "backup", "report"}
+READ_SUFFIX = "-r"  # a read-only job's name ends so: the threads pick by name alone
 # Commands that must not run while a server holds the file.
 REFUSED_WHILE_SERVING = {"demo"}
 # Argument destinations that name files: inputs are copied into the job,
@@ -67,6 +80,7 @@ INPUT_DESTS = ("files",)
 OUTPUT_DESTS = ("out", "xlsx")
 
 INBOX_ACTOR = "收件箱"
+CLI_ACTOR = "命令行"  # as perfeval.auditlog.cli_actor names a command-line account
 
 
 def spool_dir(db_path: str | Path) -> Path:
@@ -82,6 +96,12 @@ def inbox_dir(db_path: str | Path) -> Path:
 def _write_json(path: Path, obj) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, ensure_ascii=False, default=str), "utf-8")
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, "utf-8")
     os.replace(tmp, path)
 
 
@@ -105,21 +125,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux /proc), which
+    tells a live server from a new process that reuses a dead one's pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after "(comm)"
+
+
+def _same_process(info: dict) -> bool | None:
+    """True/False when /proc can tell whether server.json's process still runs; else None."""
+    pid = int(info.get("pid", -1))
+    if not _pid_alive(pid):
+        return False
+    started = _process_started(pid)
+    if started is None or not info.get("started"):
+        return None
+    return started == info["started"]
+
+
 def server_info(db_path: str | Path) -> dict | None:
     """The live server of this database file, or None."""
     info = _read_json(spool_dir(db_path) / "server.json")
     if not info or info.get("host") != socket.gethostname():
         return None
-    if time.time() - float(info.get("heartbeat", 0)) > STALE_SECONDS:
-        return None
-    return info if _pid_alive(int(info.get("pid", -1))) else None
+    same = _same_process(info)
+    if same is not None:
+        return info if same else None
+    fresh = time.time() - float(info.get("heartbeat", 0)) <= STALE_SECONDS
+    return info if fresh else None
 
 
 def _server_alive(db_path: str | Path) -> bool:
     """While waiting: the serving process still exists (a busy one may beat late)."""
     info = _read_json(spool_dir(db_path) / "server.json")
-    return bool(info) and info.get("host") == socket.gethostname() and _pid_alive(
-        int(info.get("pid", -1)))
+    return bool(info) and info.get("host") == socket.gethostname() and _same_process(
+        info) is not False
 
 
 # -- the client side -------------------------------------------------------------
@@ -145,9 +188,11 @@ def _replace_token(argv: list[str], value: str, new: str) -> None:
 def submit(db_path: str | Path, argv: list[str], args, *, stdin: str | None = None,
            actor: str | None = None) -> str:
     """Put one command in the server's queue; return the job id. Input files
-    are copied into the job (the client may delete them afterwards)."""
+    are copied into the job (the client may delete them afterwards). Without
+    ``actor`` the server records the owner of the job's folder (:func:`job_actor`)."""
     root = spool_dir(db_path)
-    job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"
+    read = getattr(args, "command", None) in READ_ONLY_COMMANDS
+    job = f"{datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}" + (READ_SUFFIX if read else "")
     tmp = root / "tmp" / job
     (tmp / "files").mkdir(parents=True)
     os.chmod(tmp, 0o700)
@@ -281,8 +326,18 @@ def _owner(path: Path) -> str | None:
         return None
 
 
+def job_actor(job_dir: Path, request: dict) -> str:
+    """Who a job runs for: the actor it names, else the account that wrote it
+    (the folder's owner: the client cannot claim another account's name)."""
+    if request.get("actor"):
+        return request["actor"]
+    owner = _owner(job_dir / "request.json")
+    return f"{CLI_ACTOR}:{owner}" if owner else CLI_ACTOR
+
+
 class Writer:
-    """The server's one writer thread: heartbeat, inbox, queue, one job at a time.
+    """The server's one writer thread: inbox, queue, one job at a time; beside
+    it a reader thread for read-only jobs and a heartbeat thread.
 
     ``run_command(store, argv, actor=)`` runs a command line in this process
     and returns its exit code (perfeval.cli.run_in_server); it is passed in so
@@ -297,7 +352,7 @@ class Writer:
         self.inbox = inbox or inbox_dir(store.path)
         self.poll = poll
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._seen_sizes: dict[str, tuple[int, float]] = {}
         self.current: str | None = None
 
@@ -312,10 +367,14 @@ class Writer:
             cur.execute(SPOOL_TABLE)
         self._recover()
         self._heartbeat()
-        self._thread = threading.Thread(target=self._loop, name="perfeval-writer", daemon=True)
-        self._thread.start()
-        # Its own thread: a long import must not make clients think the server is gone.
-        threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(False,), name="perfeval-writer", daemon=True),
+            # Reads need not wait behind imports: DuckDB gives each cursor the last commit.
+            threading.Thread(target=self._loop, args=(True,), name="perfeval-reader", daemon=True),
+            # Its own thread: a long import must not make clients think the server is gone.
+            threading.Thread(target=self._beat, name="perfeval-heartbeat", daemon=True)]
+        for t in self._threads:
+            t.start()
         return self
 
     def _beat(self) -> None:
@@ -325,14 +384,15 @@ class Writer:
 
     def stop(self, timeout: float = 10) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for t in self._threads:
+            t.join(timeout)
         with contextlib.suppress(OSError):
             (self.root / "server.json").unlink()
 
     def _heartbeat(self) -> None:
         _write_json(self.root / "server.json", {
-            "pid": os.getpid(), "host": socket.gethostname(), "db": str(self.store.path),
+            "pid": os.getpid(), "started": _process_started(os.getpid()),
+            "host": socket.gethostname(), "db": str(self.store.path),
             "heartbeat": time.time(), "current": self.current})
 
     def _committed(self, job: str) -> bool:
@@ -343,10 +403,18 @@ class Writer:
         """Jobs left in running/ by a crash: finished if their commit landed,
         else back in the queue. Half-written client jobs in tmp/ are dropped."""
         for d in sorted((self.root / "running").iterdir()):
-            if self._committed(d.name):
-                self._finish(d, 0, "此命令已在看板重启前写入完成（输出未能保存）。\n", "")
+            if (d / "response.json").exists():
+                pass  # the command had ended; filing its result was cut short
+            elif self._committed(d.name):
+                self._respond(d, 0, "此命令已在看板重启前写入完成（输出未能保存）。\n", "")
             else:
                 os.replace(d, self.root / "queue" / d.name)
+                continue
+            request = _read_json(d / "request.json") or {}
+            if request.get("inbox"):
+                code = int((_read_json(d / "response.json") or {}).get("exit_code", 2))
+                self._file_inbox_result(d, request, code)
+            self._finish(d)
         for d in (self.root / "tmp").iterdir():
             req = _read_json(d / "request.json") or {}
             if req.get("inbox"):  # taken from the inbox: queue it if the file made it here
@@ -358,21 +426,24 @@ class Writer:
                 shutil.rmtree(d, ignore_errors=True)
 
     # -- the loop -------------------------------------------------------------
-    def _loop(self) -> None:
+    def _loop(self, read: bool) -> None:
         while not self._stop.is_set():
             try:
-                self._scan_inbox()
-                job = self._next_job()
+                if not read:
+                    self._scan_inbox()
+                job = self._next_job(read)
                 if job is not None:
-                    self._run(job)
+                    self._run(job, read=read)
                     continue
-            except Exception as exc:  # the writer must keep running; the job records it
-                print(f"perfeval 写入线程：{exc!r}", file=sys.__stderr__)
+            except Exception as exc:  # the thread must keep running; the job records it
+                print(f"perfeval {'读取' if read else '写入'}线程：{exc!r}", file=sys.__stderr__)
             self._stop.wait(self.poll)
 
-    def _next_job(self) -> Path | None:
+    def _next_job(self, read: bool = False) -> Path | None:
         queue = sorted((self.root / "queue").iterdir(), key=lambda p: p.name)
         for d in queue:
+            if d.name.endswith(READ_SUFFIX) != read:
+                continue
             target = self.root / "running" / d.name
             try:
                 os.replace(d, target)
@@ -381,9 +452,11 @@ class Writer:
             return target
         return None
 
-    def _run(self, job_dir: Path) -> None:
-        self.current = job_dir.name
+    def _run(self, job_dir: Path, *, read: bool = False) -> None:
+        if not read:
+            self.current = job_dir.name
         request = _read_json(job_dir / "request.json") or {}
+        actor = job_actor(job_dir, request)
         stdin_file = job_dir / "stdin"
         stdin = stdin_file.read_text("utf-8") if stdin_file.exists() else ""
         stdin_file.unlink(missing_ok=True)  # a password never stays on disk
@@ -393,24 +466,35 @@ class Writer:
         with out.capture() as o, err.capture() as e, inp.capture() as i:
             i.write(stdin)
             i.seek(0)
-            mark = _job_mark(job_dir.name)
+            # A write commits with its spool_jobs row. A read holds the store's
+            # write turn (an empty transaction), so no import commits between
+            # its queries: one consistent view; it waits for a commit under
+            # way, not for the queue or the parsing of the files in it.
+            guard = self.store.transaction() if read else self.store.marking(
+                _job_mark(job_dir.name))
             try:
-                with self.store.marking(mark):
-                    code = self.run_command(self.store, argv, actor=request.get("actor"))
+                with guard:
+                    code = self.run_command(self.store, argv, actor=actor)
             except Exception as exc:  # a bug, not a user error: the job still ends
                 print(f"错误：内部错误（{type(exc).__name__}: {exc}）", file=sys.stderr)
                 code = 2
-        self._finish(job_dir, code, o.getvalue(), e.getvalue())
-        self.current = None
+        # The response first, then the inbox file filed with its result, then
+        # done/: a crash in between leaves a job that _recover() completes.
+        self._respond(job_dir, code, o.getvalue(), e.getvalue())
         if request.get("inbox"):
             self._file_inbox_result(job_dir, request, code)
-        # The inputs were copies (or moved on from the inbox); the record stays.
-        shutil.rmtree(self.root / "done" / job_dir.name / "files", ignore_errors=True)
+        self._finish(job_dir)
+        if not read:
+            self.current = None
 
-    def _finish(self, job_dir: Path, code: int, stdout: str, stderr: str) -> None:
+    def _respond(self, job_dir: Path, code: int, stdout: str, stderr: str) -> None:
         _write_json(job_dir / "response.json", {
             "exit_code": code, "stdout": stdout, "stderr": stderr,
             "finished_at": datetime.now().isoformat(timespec="seconds")})
+
+    def _finish(self, job_dir: Path) -> None:
+        # The inputs were copies (or filed from the inbox); the record stays.
+        shutil.rmtree(job_dir / "files", ignore_errors=True)
         os.replace(job_dir, self.root / "done" / job_dir.name)
         self._prune()
 
@@ -448,22 +532,39 @@ class Writer:
             "submitted_at": datetime.now().isoformat(timespec="seconds")})
         # Taking the file out of the inbox is one rename; _recover() finishes
         # the job's move into the queue if the server dies in between.
-        os.replace(f, tmp / "files" / "000" / f.name)
+        target = tmp / "files" / "000" / f.name
+        try:
+            os.replace(f, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # PERFEVAL_INBOX on another file system: a complete copy, queued,
+            # then the original removed (after a crash in between the file is
+            # read again, and its second import is refused as identical).
+            part = target.with_name(target.name + ".part")
+            shutil.copy2(f, part)
+            os.replace(part, target)
+            os.replace(tmp, self.root / "queue" / job)
+            f.unlink()
+            return
         os.replace(tmp, self.root / "queue" / job)
 
     def _file_inbox_result(self, job_dir: Path, request: dict, code: int) -> None:
-        done = self.root / "done" / job_dir.name
+        """The inbox file into done/ or failed/, its result beside it: the
+        result is written first, so a filed file always has one."""
         name = request["file_name"]
-        src = done / "files" / "000" / name
-        resp = _read_json(done / "response.json") or {}
+        src = job_dir / "files" / "000" / name
+        if not src.exists():  # filed before a crash
+            return
+        resp = _read_json(job_dir / "response.json") or {}
         where = self.inbox / ("done" if code == 0 else "failed")
+        where.mkdir(parents=True, exist_ok=True)
         target = _free_name(where / name)
-        if src.exists():
-            shutil.move(str(src), target)
         label = "导入成功" if code == 0 else "导入失败"
-        (where / f"{target.name}.结果.txt").write_text(
-            f"{label}（退出码 {code}，{datetime.now():%Y-%m-%d %H:%M:%S}）\n"
-            f"{resp.get('stdout', '')}{resp.get('stderr', '')}", "utf-8")
+        _write_text(where / f"{target.name}.结果.txt",
+                    f"{label}（退出码 {code}，{datetime.now():%Y-%m-%d %H:%M:%S}）\n"
+                    f"{resp.get('stdout', '')}{resp.get('stderr', '')}")
+        shutil.move(str(src), target)
 
 
 def _rebase(arg: str, job_dir: Path) -> str:
@@ -516,7 +617,7 @@ def queue_status(db_path: str | Path, *, limit: int = 50) -> list[dict]:
             text = ((resp or {}).get("stderr") or (resp or {}).get("stdout") or "").strip()
             rows.append({"状态": label, "任务": d.name, "命令": what,
                          "来源": "收件箱" if req.get("inbox") else "命令行",
-                         "提交人": req.get("actor") or "", "提交时间": req.get("submitted_at") or "",
+                         "提交人": job_actor(d, req) if req else "", "提交时间": req.get("submitted_at") or "",
                          "完成时间": (resp or {}).get("finished_at") or "",
                          "结果": text.splitlines()[-1] if text else ""})
     rows.sort(key=lambda r: r["任务"], reverse=True)

@@ -17,7 +17,6 @@ Processes: only one process may open the file read-write; see README
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,13 +29,7 @@ import pandas as pd
 
 from . import rules
 from .model import BUDGET_LINES, Evaluation, PerfevalError
-
-DEFAULT_DB = Path("data") / "perfeval.duckdb"
-
-
-def default_db_path() -> Path:
-    return Path(os.environ.get("PERFEVAL_DB") or DEFAULT_DB)
-
+from .paths import DEFAULT_DB, default_db_path  # noqa: F401 (the names' old home)
 
 # --------------------------------------------------------------------------
 # Schema. Each migration is applied once, in order, in its own transaction;

@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 def _through_server(argv: list[str], args) -> int | None:
     """With a dashboard serving the database, hand the command to its writer
     (perfeval.spool) and print what it printed; None to run it here."""
-    from .. import auditlog, spool
-    from ..store import default_db_path
+    from .. import spool  # the client side imports no pandas or DuckDB
+    from ..paths import default_db_path
 
     db = getattr(args, "db", None) or default_db_path()
     if args.command not in spool.ROUTED_COMMANDS | spool.REFUSED_WHILE_SERVING:
@@ -90,7 +90,8 @@ def _through_server(argv: list[str], args) -> int | None:
         stdin = read_password(args) + "\n"
         if "--password-stdin" not in argv:
             argv = [*argv, "--password-stdin"]
-    job = spool.submit(db, argv, args, stdin=stdin, actor=auditlog.cli_actor())
+    # The server records the job folder's owner as the actor (spool.cli_actor).
+    job = spool.submit(db, argv, args, stdin=stdin)
     resp = spool.wait(db, job)
     sys.stdout.write(resp.stdout)
     sys.stderr.write(resp.stderr)

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..audit import (
-    AuditSettings,
-    audit_store,
-    findings_from_frame,
-    findings_workbook,
-    problem_followup,
-    rectification,
-    summarize,
-)
-from ..scoring import DEFAULT_SCHEME, SCHEMES
-from .common import open_store
+from ..rules import DEFAULT_SCHEME, SCORE_GAP_WARN
+from .common import SCHEME_CHOICES, open_store
 
 
 def _cmd_audit(args) -> int:
+    from ..audit import (
+        AuditSettings,
+        audit_store,
+        findings_from_frame,
+        findings_workbook,
+        problem_followup,
+        rectification,
+        summarize,
+    )
+
     settings = AuditSettings(scheme=args.scheme, score_gap=args.score_gap)
     with open_store(args) as store:
         df = audit_store(store, settings, year=args.year, departments=args.dept)
@@ -52,10 +53,10 @@ def register(sub, common) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--year", type=int, help="只复核该年度")
     p.add_argument("--dept", action="append", help="只复核该部门（可重复）")
-    p.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES),
-                   help=f"评分方案（默认 {DEFAULT_SCHEME}）")
+    p.add_argument("--scheme", default=DEFAULT_SCHEME, choices=SCHEME_CHOICES,
+                   metavar="方案", help=f"评分方案：%(choices)s（默认 {DEFAULT_SCHEME}）")
     p.add_argument("--xlsx", metavar="FILE", help="另将复核发现、整改跟踪和问题复现写入该 Excel 文件")
-    p.add_argument("--score-gap", type=float, default=AuditSettings.score_gap,
+    p.add_argument("--score-gap", type=float, default=SCORE_GAP_WARN,
                    help="自评分高出计算分多少分时告警（默认 1）")
     p.set_defaults(func=_cmd_audit)
 

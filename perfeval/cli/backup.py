@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import auditlog
-from ..backup import restore_backup, write_parquet_zip, write_xlsx
 from ..model import PerfevalError
-from ..store import default_db_path
 from .common import open_store
 
 
 def _cmd_backup(args) -> int:
+    from ..backup import write_parquet_zip, write_xlsx
+
     out = Path(args.out)
     fmt = args.format or ("xlsx" if out.suffix.lower() == ".xlsx" else "parquet")
     with open_store(args, read_only=True) as store:
@@ -21,6 +20,10 @@ def _cmd_backup(args) -> int:
 
 
 def _cmd_restore_backup(args) -> int:
+    from .. import auditlog
+    from ..backup import restore_backup
+    from ..store import default_db_path
+
     src = Path(args.file)
     if not src.exists():
         raise PerfevalError(f"找不到备份文件：{src}")

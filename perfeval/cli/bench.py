@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..bench import run
-
 
 def cmd_bench(args) -> int:
+    from ..bench import run
+
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     pages = ([int(s) for s in args.pages.split(",") if s.strip()] if args.pages is not None
              else sizes)

@@ -1,28 +1,57 @@
-"""Helpers shared by the command modules: opening the store, printing."""
+"""Helpers shared by the command modules: opening the store, printing.
+
+The parser is built on every run, also when the command is handed to a
+running dashboard (perfeval.spool); so the command modules import the library
+(pandas, DuckDB, argon2 …) inside their commands, not at module level.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-
-from ..store import Store, default_db_path
 
 # Set while the dashboard server runs a spooled command (perfeval.spool): the
 # command then uses the server's open Store instead of opening the file.
 _server = threading.local()
 
 
+class LazyChoices:
+    """``choices=`` read from a library module only when argparse checks a
+    value or prints help, so building the parser imports nothing heavy. Give
+    the argument a ``metavar`` (else argparse lists the choices as it builds)
+    and ``%(choices)s`` in its help."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]):
+        self._load = load
+
+    def __contains__(self, value) -> bool:
+        return value in list(self._load())
+
+    def __iter__(self):
+        return iter(list(self._load()))
+
+
+def _scheme_names() -> list[str]:
+    from ..scoring import SCHEMES
+
+    return list(SCHEMES)
+
+
+SCHEME_CHOICES = LazyChoices(_scheme_names)
+
+
 class _Borrowed:
     """The server's Store for one command: ``with`` does not close it."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store):
         self._store = store
 
     def __getattr__(self, name):
         return getattr(self._store, name)
 
-    def __enter__(self) -> Store:
+    def __enter__(self):
         return self._store
 
     def __exit__(self, *exc) -> None:
@@ -33,7 +62,7 @@ class _Borrowed:
 
 
 @contextmanager
-def serving(store: Store):
+def serving(store):
     before = getattr(_server, "store", None)
     _server.store = store
     try:
@@ -42,10 +71,13 @@ def serving(store: Store):
         _server.store = before
 
 
-def open_store(args, *, read_only: bool = False) -> Store:
+def open_store(args, *, read_only: bool = False):
+    """The server's Store while it runs this command, else the file itself."""
     server_store = getattr(_server, "store", None)
     if server_store is not None:
-        return _Borrowed(server_store)  # type: ignore[return-value]
+        return _Borrowed(server_store)
+    from ..store import Store, default_db_path
+
     return Store(getattr(args, "db", None) or default_db_path(), read_only=read_only)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import PerfevalError
-from ..store import Store, default_db_path
 from .common import open_store, scope_label
 
 
 def cmd_demo(args) -> int:
     from ..demo import build_demo
+    from ..store import Store, default_db_path
 
     path = Path(args.db or default_db_path())
     if args.if_missing and path.exists():
@@ -28,7 +28,7 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _score_all(store: Store) -> None:
+def _score_all(store) -> None:
     """Precompute scores under the default scheme so the first page view is fast."""
     from ..scoring import ensure_scores
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..formwriter import export_store_forms
 from ..model import SCOPES, PerfevalError
 from .common import open_store
 
@@ -20,6 +19,8 @@ def register(sub, common) -> None:
 
 
 def _cmd_export_form(args) -> int:
+    from ..formwriter import export_store_forms
+
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":
         raise PerfevalError(f"输出文件应以 .xlsx 结尾：{out}")

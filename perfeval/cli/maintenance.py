@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from ..values import PARSER_VERSION, reparse_store
 from .common import open_store, print_json
 
 
 def cmd_reparse(args) -> int:
+    from ..values import PARSER_VERSION, reparse_store
+
     with open_store(args) as store:
         out = reparse_store(store, everything=args.all)
     if args.json:

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from ..model import PerfevalError
-from ..scoring import DEFAULT_SCHEME, SCHEMES
-from .common import open_store
+from ..rules import DEFAULT_SCHEME
+from .common import SCHEME_CHOICES, open_store
 
 
 def register(sub, common) -> None:
@@ -18,7 +18,8 @@ def register(sub, common) -> None:
     u.add_argument("--year", type=int, required=True, help="年度")
     u.add_argument("--scope", default="部门整体", help="评价范围（部门整体 或 项目）")
     u.add_argument("--project", default="", help="项目名称（评价范围为项目时）")
-    u.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES), help="评分方案")
+    u.add_argument("--scheme", default=DEFAULT_SCHEME, choices=SCHEME_CHOICES,
+                   metavar="方案", help="评分方案：%(choices)s")
     u.add_argument("out", help="输出文件（.docx 或 .pdf）")
     u.set_defaults(func=cmd_unit)
     s = rsub.add_parser("summary", parents=[common], help="年度汇总报告")
@@ -27,7 +28,8 @@ def register(sub, common) -> None:
     s.add_argument("--kind", default=None, help="类别（街道、委局……）")
     s.add_argument("--dept", action="append", default=[], help="只含这些部门（可多次给出）")
     s.add_argument("--scope", default="部门整体", help="评价范围")
-    s.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES), help="评分方案")
+    s.add_argument("--scheme", default=DEFAULT_SCHEME, choices=SCHEME_CHOICES,
+                   metavar="方案", help="评分方案：%(choices)s")
     s.add_argument("out", help="输出文件（.docx 或 .pdf）")
     s.set_defaults(func=cmd_summary)
 

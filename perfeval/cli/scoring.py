@@ -7,21 +7,20 @@ import time
 from dataclasses import asdict
 
 from ..model import PerfevalError
-from ..rules import SCORE_GAP_LARGE
-from ..scoring import (
-    DEFAULT_SCHEME,
-    SCHEMES,
-    explain,
-    format_explanation,
-    get_scheme,
-    score_evaluation,
-    score_store,
-    score_summary,
-)
-from .common import fmt_num, open_store
+from ..rules import DEFAULT_SCHEME, SCORE_GAP_LARGE
+from .common import SCHEME_CHOICES, fmt_num, open_store
 
 
 def _cmd_score(args) -> int:
+    from ..scoring import (
+        explain,
+        format_explanation,
+        get_scheme,
+        score_evaluation,
+        score_store,
+        score_summary,
+    )
+
     scheme = get_scheme(args.scheme)
     with open_store(args) as store:
         if args.explain:
@@ -61,8 +60,8 @@ def _cmd_score(args) -> int:
 def register(sub, common) -> None:
     p = sub.add_parser("score", parents=[common], help="按评分方案计算全部当前评价的得分",
                        description="按评分方案计算得分；--explain 部门 年度 列出失分明细。")
-    p.add_argument("--scheme", default=DEFAULT_SCHEME, choices=list(SCHEMES),
-                   help=f"评分方案（默认 {DEFAULT_SCHEME}）")
+    p.add_argument("--scheme", default=DEFAULT_SCHEME, choices=SCHEME_CHOICES,
+                   metavar="方案", help=f"评分方案：%(choices)s（默认 {DEFAULT_SCHEME}）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--recompute", action="store_true", help="重新计算该方案的全部得分")
     p.add_argument("--explain", nargs=2, metavar=("DEPT", "YEAR"), help="列出某部门某年度的失分明细")

@@ -5,10 +5,17 @@ from __future__ import annotations
 import getpass
 import sys
 
-from .. import auditlog
 from ..model import PerfevalError
-from ..users import ROLES, add_user, list_users, remove_user, scope_label, set_password, set_role
-from .common import open_store
+from .common import LazyChoices, open_store
+
+
+def _roles() -> tuple[str, ...]:
+    from ..users import ROLES  # argon2 and pandas: only when a role is checked
+
+    return ROLES
+
+
+ROLE_CHOICES = LazyChoices(_roles)
 
 
 def read_password(args, *, confirm: bool = True) -> str:
@@ -22,6 +29,9 @@ def read_password(args, *, confirm: bool = True) -> str:
 
 
 def _cmd_add(args) -> int:
+    from .. import auditlog
+    from ..users import add_user
+
     password = read_password(args)
     with open_store(args) as store:
         user = add_user(store, args.name, password, args.role, args.dept,
@@ -31,6 +41,9 @@ def _cmd_add(args) -> int:
 
 
 def _cmd_remove(args) -> int:
+    from .. import auditlog
+    from ..users import remove_user
+
     with open_store(args) as store:
         remove_user(store, args.name, actor=auditlog.cli_actor())
     print(f"已删除用户 {args.name}。")
@@ -38,6 +51,9 @@ def _cmd_remove(args) -> int:
 
 
 def _cmd_passwd(args) -> int:
+    from .. import auditlog
+    from ..users import set_password
+
     password = read_password(args)
     with open_store(args) as store:
         set_password(store, args.name, password, actor=auditlog.cli_actor())
@@ -46,6 +62,9 @@ def _cmd_passwd(args) -> int:
 
 
 def _cmd_role(args) -> int:
+    from .. import auditlog
+    from ..users import set_role
+
     with open_store(args) as store:
         user = set_role(store, args.name, args.role, args.dept, actor=auditlog.cli_actor())
     print(f"已修改用户 {user.label}。")
@@ -53,6 +72,8 @@ def _cmd_role(args) -> int:
 
 
 def _cmd_list(args) -> int:
+    from ..users import list_users, scope_label
+
     with open_store(args) as store:
         df = list_users(store)
     if df.empty:
@@ -74,7 +95,8 @@ def register(sub, common) -> None:
 
     p = us.add_parser("add", parents=[common], help="添加用户")
     p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=ROLE_CHOICES, metavar="角色",
+                   help="%(choices)s")
     p.add_argument("--dept", action="append", help="只允许该部门（可重复；不填为全部部门）")
     password_flag(p)
     p.set_defaults(func=_cmd_add)
@@ -90,7 +112,8 @@ def register(sub, common) -> None:
 
     p = us.add_parser("role", parents=[common], help="修改角色和部门范围")
     p.add_argument("name")
-    p.add_argument("role", choices=ROLES)
+    p.add_argument("role", choices=ROLE_CHOICES, metavar="角色",
+                   help="%(choices)s")
     p.add_argument("--dept", action="append", help="只允许该部门（可重复；不填为全部部门）")
     p.set_defaults(func=_cmd_role)
 
