@@ -55,6 +55,11 @@ def demo_server(tmp_path_factory):
         yield {"base": base, "db": db, "tmp": tmp, "log": log, "chromium": chromium}
 
 
+# The app's own run state: its script run is over.
+IDLE = """() => document.querySelector('[data-testid="stApp"]')
+                 ?.getAttribute('data-test-script-state') === 'notRunning'"""
+
+
 def _page_text(chromium: str, url: str, *expect: str) -> str:
     from playwright.sync_api import sync_playwright
 
@@ -308,7 +313,9 @@ def test_first_administrator_in_the_browser_with_the_setup_token(tmp_path):
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(base)
-            page.locator(f'{NAV_LINK}:has-text("数据管理")').click()
+            # The first run over (on a busy machine the links move until then).
+            page.wait_for_function(IDLE, timeout=120_000)
+            page.locator(f'{NAV_LINK}:has-text("数据管理")').click(timeout=120_000)
             main = page.locator('[data-testid="stMain"]')
             main.get_by_label("首次设置令牌").wait_for(timeout=60_000)
             main.get_by_label("首次设置令牌").fill("wrong-token")
