@@ -84,3 +84,26 @@ def test_bench_times_the_audit_in_a_child_process(tmp_path):
     assert out["1k_audit_findings"] == n > 0 and out["1k_audit_s"] >= 0
     assert out["1k_audit_frame_s"] >= 0
     assert 50e6 < out["1k_audit_peak_rss_bytes"] < 2e9  # an interpreter with pandas and DuckDB
+
+
+def test_overview_duplicate_counts_compare_actuals_as_the_findings_do():
+    """Copies of one name whose actuals print alike under %g (1234567 and
+    1234568), differ only in sign of zero, or in unit: conflicts exactly
+    where audit_store says so."""
+    from tests.test_audit import clean
+
+    ev = clean()
+    goal = ev.goals[0]
+    base = goal.indicators[0]
+    for actual in (base.actual, "1234567次", "1234568次", "0次", "-0次", "0", "95%", "95.0%", "95"):
+        goal.indicators.append(_with_actual(base, actual))
+    with Store(":memory:") as store:
+        store.write([ev])
+        full = assert_overview_matches_findings(store)
+        assert {"DUPLICATE_INDICATOR", "DUPLICATE_INDICATOR_CONFLICT"} <= set(full["code"])
+
+
+def _with_actual(ind, actual):
+    out = copy.deepcopy(ind)
+    out.actual = actual
+    return out
