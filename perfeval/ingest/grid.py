@@ -33,6 +33,7 @@ import re
 import unicodedata
 
 from ..model import normalize_category
+from .common import docx_cell_text
 from .forms import (
     ALL_LABEL_TEXTS,
     BUDGET_HEADERS,
@@ -526,7 +527,7 @@ def docx_grids(name: str, data: bytes) -> list[Grid]:
                     out.append(None)
                     continue
                 origin[tc] = (r, c)
-                out.append(_cell_text(cell.text))
+                out.append(_cell_text(docx_cell_text(tc)))
             cells.append(out)
         grids.append(Grid(name, f"表{k + 1}", cells, merged))
     return grids
