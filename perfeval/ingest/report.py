@@ -130,24 +130,24 @@ def read_report(path: Path | str, data: bytes | None = None) -> Evaluation:
     return ev
 
 
-def extract_text(name: str, data: bytes) -> str:
+def extract_text(name: str, data: bytes, *, pdf_pages: list | None = None) -> str:
     """The text of a .txt/.docx/.pdf file, by its content first, then its
     suffix; refused past limits.MAX_REPORT_TEXT_BYTES (the report reader's
     matching grows faster than the text: 8 MB of text took 300 s)."""
-    text = _extract_text(name, data)
+    text = _extract_text(name, data, pdf_pages)
     # 3 bytes a character at most (UTF-8 of Chinese): no encoded copy needed
     if len(text) * 3 > MAX_REPORT_TEXT_BYTES and len(text.encode("utf-8")) > MAX_REPORT_TEXT_BYTES:
         raise ReportError(too_much_report_text(name))
     return text
 
 
-def _extract_text(name: str, data: bytes) -> str:
+def _extract_text(name: str, data: bytes, pdf_pages: list | None = None) -> str:
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ReportError(f"文件 {name} 是空文件，不是绩效自评报告")
     if data.startswith(b"PK\x03\x04"):
         return _docx_text(name, data)
     if b"%PDF-" in data[:1024]:
-        return _pdf_text(name, data)
+        return _pdf_text(name, data, pdf_pages)
     for magic, what in _OTHER_FORMATS:
         if data.startswith(magic):
             raise ReportError(f"文件 {name} 是{what}，不是文字报告")
@@ -213,14 +213,18 @@ def _table_lines(table) -> list[str]:
     return lines
 
 
-def _pdf_text(name: str, data: bytes) -> str:
+def _pdf_text(name: str, data: bytes, pdf_pages: list | None = None) -> str:
+    """The pages' text; ``pdf_pages`` (grid.pdf_pages) when already read."""
     import pdfplumber
 
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            pages = [page.extract_text() or "" for page in pdf.pages]
-    except Exception as exc:  # pdfminer raises many kinds on damaged files
-        raise ReportError(f"文件 {name} 无法作为 PDF 打开（{type(exc).__name__}）") from exc
+    if pdf_pages is not None:
+        pages = [text for text, _ in pdf_pages]
+    else:
+        try:
+            with pdfplumber.open(io.BytesIO(data)) as pdf:
+                pages = [page.extract_text() or "" for page in pdf.pages]
+        except Exception as exc:  # pdfminer raises many kinds on damaged files
+            raise ReportError(f"文件 {name} 无法作为 PDF 打开（{type(exc).__name__}）") from exc
     text = "\n\n".join(pages)
     if not text.strip():
         raise ReportError(f"文件 {name} 中没有可提取的文字（可能是扫描图片），请提供文字版 PDF 或 .docx")
