@@ -1,7 +1,8 @@
 """Fault test: an import killed with SIGKILL at random moments never leaves a
 half revision, and the file always opens with exactly what was committed.
 
-A helper process imports the modules and reads a ~200k-row demo CSV once,
+A helper process imports the modules and reads a ~200k-row demo once (as
+three CSVs within the readers' row limit, committed together),
 then for each round forks a child that opens the store and commits the file
 (one transaction, new revisions for ~3,300 department-years). The test kills
 the child at a random moment within the commit's measured duration (also
@@ -36,18 +37,19 @@ import os, sys
 from perfeval.ingest import commit, read_file
 from perfeval.store import Store
 
-csv_path, db_path = sys.argv[1], sys.argv[2]
-result = read_file(os.path.basename(csv_path), open(csv_path, "rb").read())
-assert result.ok, result.errors[:3]
+*csv_paths, db_path = sys.argv[1:]
+results = [read_file(os.path.basename(p), open(p, "rb").read()) for p in csv_paths]
+assert all(r.ok for r in results), [r.errors[:3] for r in results]
 print("READY", flush=True)
 for n, line in enumerate(sys.stdin):
     # Each commit is a new file's content: a byte-identical re-import adds no revision.
-    result.checksum = f"fault-test-{n}-{os.getpid()}"
+    for k, result in enumerate(results):
+        result.checksum = f"fault-test-{n}-{k}-{os.getpid()}"
     pid = os.fork()
     if pid == 0:
         try:
             with Store(db_path) as store:
-                commit(store, [result], imported_by="fault-test")
+                commit(store, results, imported_by="fault-test")
             print("COMMITTED", flush=True)
         finally:
             os._exit(0)
@@ -65,11 +67,17 @@ FINGERPRINT = """
 
 @pytest.fixture(scope="module")
 def big_csv(tmp_path_factory):
-    path = tmp_path_factory.mktemp("faults") / "big.csv"
+    """The demo as three CSVs, each within limits.MAX_TEMPLATE_ROWS."""
+    folder = tmp_path_factory.mktemp("faults")
     with Store(":memory:") as s:
         s.write(demo.generate(DEPARTMENTS, years=[2023]))
-        frame_from_store(s).to_csv(path, index=False)
-    return path
+        df = frame_from_store(s)
+    part = df["部门"].map({d: k % 3 for k, d in enumerate(df["部门"].unique())})
+    paths = []
+    for k in range(3):
+        paths.append(folder / f"big-{k + 1}.csv")
+        df[part == k].to_csv(paths[-1], index=False)
+    return paths
 
 
 def _state(db: Path) -> dict:
@@ -87,9 +95,9 @@ def _state(db: Path) -> dict:
 
 
 class Helper:
-    def __init__(self, csv: Path, db: Path):
+    def __init__(self, csvs: list[Path], db: Path):
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", HELPER, str(csv), str(db)], stdin=subprocess.PIPE,
+            [sys.executable, "-c", HELPER, *map(str, csvs), str(db)], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
         assert self._line() == "READY"
 

@@ -254,3 +254,85 @@ def test_20000_page_text_pdf_refused_by_cli_within_1gb_and_60s(tmp_path, capsys)
     out = capsys.readouterr()
     assert "超过自评报告" in out.out + out.err
     assert evaluations_in(db) == 0
+
+
+# --------------------------------------------------------------------------
+# Text reports and old workbooks
+# --------------------------------------------------------------------------
+
+def test_txt_report_over_text_limit_refused_before_decoding():
+    """The sample report repeated past 1 MB: 8 MB of it took 300 s before."""
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "reports" / "ronghua-2022.txt").read_bytes()
+    assert read_file("荣华街道.txt", text).ok
+    big = text * (limits.MAX_REPORT_TEXT_BYTES // len(text) + 1)
+    r = read_file("荣华街道.txt", big)
+    assert [e.message for e in r.errors] == [
+        f"文件 荣华街道.txt 的文字超过 {limits.MAX_REPORT_TEXT_BYTES // MB} MB，不像是一份自评报告，"
+        "超出读取上限，已拒绝。"]
+
+
+def test_docx_report_over_text_limit_refused():
+    import docx
+
+    from tests.conftest import FIXTURES
+
+    text = (FIXTURES / "reports" / "ronghua-2022.txt").read_text("utf-8")
+    document = docx.Document()
+    # one long paragraph: little XML around much text, within the body limit
+    document.add_paragraph(text * (limits.MAX_REPORT_TEXT_BYTES // len(text.encode()) + 1))
+    buf = io.BytesIO()
+    document.save(buf)
+    r = read_file("荣华街道.docx", buf.getvalue())
+    assert [e.message for e in r.errors] == [
+        f"文件 荣华街道.docx 的文字超过 {limits.MAX_REPORT_TEXT_BYTES // MB} MB，不像是一份自评报告，"
+        "超出读取上限，已拒绝。"]
+
+
+def test_xls_over_size_limit_refused(tmp_path, monkeypatch):
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("绩效自评")
+    for i, row in enumerate([HEADERS, *template_rows(2)]):
+        for j, v in enumerate(row):
+            ws.write(i, j, v)
+    wb.save(str(tmp_path / "t.xls"))
+    data = (tmp_path / "t.xls").read_bytes()
+    r = read_file("两个街道.xls", data)
+    assert r.ok and len(r.frames.evaluations) == 2, r.issues
+    monkeypatch.setattr(limits, "MAX_XLS_BYTES", len(data) - 1)
+    r = read_file("两个街道.xls", data)
+    assert len(r.errors) == 1 and r.errors[0].message.startswith("文件 两个街道.xls 有 ")
+    assert "超过 .xls 工作簿 0 MB 的读取上限" in r.errors[0].message
+
+
+def test_docx_text_same_as_python_docx_and_fast_with_many_breaks():
+    """The docx text helpers give python-docx's text (paragraphs with tabs and
+    breaks, a merged table) without its XPath union: a paragraph of 20,000
+    line breaks took minutes through Paragraph.text."""
+    import time
+
+    import docx
+
+    from perfeval.ingest.common import docx_cell_text, docx_paragraph_text
+
+    d = docx.Document()
+    p = d.add_paragraph("一、基本情况\t全年预算数1200万元")
+    p.add_run("\n执行数1150万元").bold = True
+    p.add_run().add_break(docx.enum.text.WD_BREAK.PAGE)
+    table = d.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "一级指标\n产出指标"
+    table.cell(1, 2).text = "得分\t25"
+    d.add_paragraph("第1行\n" * 20_000)
+    buf = io.BytesIO()
+    d.save(buf)
+    d = docx.Document(io.BytesIO(buf.getvalue()))
+    t = time.time()
+    ours = [docx_paragraph_text(p._p) for p in d.paragraphs]
+    cells = [docx_cell_text(c._tc) for row in d.tables[0].rows for c in row.cells]
+    assert time.time() - t < 10
+    assert ours[0] == d.paragraphs[0].text == "一、基本情况\t全年预算数1200万元\n执行数1150万元"
+    assert ours[1] == "第1行\n" * 20_000
+    assert cells == [c.text for row in d.tables[0].rows for c in row.cells]
+    assert cells[:3] == ["一级指标\n产出指标", "一级指标\n产出指标", ""]

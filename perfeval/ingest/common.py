@@ -128,3 +128,30 @@ def decode_text(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
     return None
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RUN_PARTS = {_W + t for t in ("br", "cr", "noBreakHyphen", "ptab", "t", "tab")}
+
+
+def docx_paragraph_text(p) -> str:
+    """python-docx's ``Paragraph.text`` of a ``w:p`` element, without its XPath
+    union, which grows with the square of a run's parts (a paragraph of a
+    few thousand line breaks took minutes). Each part gives its own text
+    (python-docx's elements: w:br → "\\n", w:tab → "\\t")."""
+    out: list[str] = []
+    for child in p:
+        if child.tag == _W + "r":
+            runs = (child,)
+        elif child.tag == _W + "hyperlink":
+            runs = [r for r in child if r.tag == _W + "r"]
+        else:
+            continue
+        for r in runs:
+            out.extend(str(e) for e in r if e.tag in _RUN_PARTS)
+    return "".join(out)
+
+
+def docx_cell_text(tc) -> str:
+    """``_Cell.text`` of a ``w:tc`` element, the same way."""
+    return "\n".join(docx_paragraph_text(p) for p in tc if p.tag == _W + "p")

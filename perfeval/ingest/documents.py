@@ -21,7 +21,7 @@ from .forms import FormError, Grid, grids_look_like_form, read_form_grids
 _IND_HEADER = re.compile(r"一\s*级\s*指\s*标")
 
 
-def _own_tables(name: str, data: bytes) -> list[Grid]:
+def _own_tables(name: str, data: bytes, pdf_pages: list | None = None) -> list[Grid]:
     """The document's tables with their geometry; [] when it has none or
     they cannot be read (the text path then says what is wrong)."""
     from .grid import docx_grids, pdf_grids
@@ -30,10 +30,23 @@ def _own_tables(name: str, data: bytes) -> list[Grid]:
         if data.startswith(b"PK\x03\x04"):
             return docx_grids(name, data)
         if b"%PDF-" in data[:1024]:
-            return pdf_grids(name, data)
+            return pdf_grids(name, data, pdf_pages)
     except Exception:  # damaged file: extract_text below reports it in Chinese
         return []
     return []
+
+
+def _pdf_pages(data: bytes) -> list | None:
+    """A PDF's pages read once for its text and its tables; None for any other
+    file, or when that fails (each reader then says what is wrong)."""
+    if data.startswith(b"PK\x03\x04") or b"%PDF-" not in data[:1024]:
+        return None
+    from .grid import pdf_pages
+
+    try:
+        return pdf_pages(data)
+    except Exception:  # noqa: BLE001 (pdfminer raises many kinds on damaged files)
+        return None
 
 
 def read_document(name: str, data: bytes, *, department: str | None = None,
@@ -44,8 +57,9 @@ def read_document(name: str, data: bytes, *, department: str | None = None,
     from .report import ReportError, extract_text, parse_text
 
     warnings: list[str] = []
-    text = extract_text(name, data)  # refuses images, binaries, empty files
-    tables = _own_tables(name, data)
+    pages = _pdf_pages(data)
+    text = extract_text(name, data, pdf_pages=pages)  # refuses images, binaries, empty files
+    tables = _own_tables(name, data, pages)
     # The document's tables as one sheet first (head and indicators may sit in
     # separate tables), then each table alone, then the text rebuilt as a table.
     tries = []

@@ -33,6 +33,7 @@ import re
 import unicodedata
 
 from ..model import normalize_category
+from .common import docx_cell_text
 from .forms import (
     ALL_LABEL_TEXTS,
     BUDGET_HEADERS,
@@ -526,7 +527,7 @@ def docx_grids(name: str, data: bytes) -> list[Grid]:
                     out.append(None)
                     continue
                 origin[tc] = (r, c)
-                out.append(_cell_text(cell.text))
+                out.append(_cell_text(docx_cell_text(tc)))
             cells.append(out)
         grids.append(Grid(name, f"表{k + 1}", cells, merged))
     return grids
@@ -544,23 +545,35 @@ def stack_grids(grids: list[Grid]) -> Grid:
     return Grid(grids[0].file, SHEET, cells, merged)
 
 
-def pdf_grids(name: str, data: bytes) -> list[Grid]:
-    """The tables pdfplumber finds, one grid per document (a form runs on
-    over pages: its parts are stacked in page order)."""
+def pdf_pages(data: bytes) -> list[tuple[str, list]]:
+    """Each page's (text, tables) from one parse: pdfplumber parses a page's
+    objects once for both (two passes over a PDF took twice as long); each
+    page's cache is dropped once it is read."""
     import pdfplumber
 
-    rows: list[list] = []
-    headers: set[tuple] = set()
+    out = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
-            for table in page.extract_tables():
-                for row in table:
-                    cells = [_cell_text(c) for c in row]
-                    key = tuple(_n(c) for c in cells)
-                    if "一级指标" in key:
-                        if key in headers:
-                            continue  # the indicator header repeated on a following page
-                        headers.add(key)
-                    rows.append(cells)
+            out.append((page.extract_text() or "", page.extract_tables()))
+            page.close()
+    return out
+
+
+def pdf_grids(name: str, data: bytes, pages: list[tuple[str, list]] | None = None) -> list[Grid]:
+    """The tables pdfplumber finds, one grid per document (a form runs on
+    over pages: its parts are stacked in page order). ``pages``: from
+    :func:`pdf_pages`, else the PDF is parsed here."""
+    rows: list[list] = []
+    headers: set[tuple] = set()
+    for _, tables in pages if pages is not None else pdf_pages(data):
+        for table in tables:
+            for row in table:
+                cells = [_cell_text(c) for c in row]
+                key = tuple(_n(c) for c in cells)
+                if "一级指标" in key:
+                    if key in headers:
+                        continue  # the indicator header repeated on a following page
+                    headers.add(key)
+                rows.append(cells)
     return [Grid(name, SHEET, rows, {})] if rows else []
 

@@ -10,10 +10,12 @@ so the counts that matter are bounded here, cheaply, without parsing:
 - an .xlsx/.xlsm: the cells of all its worksheets (``<c>`` elements counted
   while streaming the XML, never trusting the declared dimension) and the
   unpacked size of its shared strings;
+- an .xls (not compressed): its size;
 - a .docx: the unpacked size of its document body;
 - a template (CSV, or the template's sheet of a workbook): its data rows
   and, for a CSV, the text of its template columns (counted while the CSV
   is read in blocks, :func:`perfeval.ingest.template._read_csv`);
+- a report: its text (:func:`perfeval.ingest.report.extract_text`);
 - a .pdf: its page count (from the page tree) and whether it is encrypted.
 
 With these, any file within the size limits is read or refused within 1 GB
@@ -41,6 +43,10 @@ from ..model import PerfevalError
 # as CSV, read faster); a self-evaluation form has a few thousand. Beyond this
 # a workbook is refused (1.8 M cells read as the template: 0.43 GB peak).
 MAX_XLSX_CELLS = 2_000_000
+# An old .xls is not compressed: a cell record is 10–20 bytes, so this bounds
+# it near MAX_XLSX_CELLS (the largest legitimate one, 65,536 rows × 28
+# columns of a template, is about 20 MB: 10,000 rows are 2.9 MB).
+MAX_XLS_BYTES = 32 * 2**20
 # Shared strings of a workbook once unpacked (each one becomes a Python str).
 MAX_XLSX_SHARED_STRINGS_BYTES = 64 * 2**20
 # Data rows of one template file (CSV or sheet). Each row costs ~4 KB on the
@@ -59,6 +65,11 @@ MAX_TEMPLATE_ROW_BYTES = 4 * 2**20
 # The body of a .docx once unpacked; a 100-page report is 1–3 MB (9.7 MB of
 # paragraphs took 44 s on a loaded machine).
 MAX_DOCX_BODY_BYTES = 8 * 2**20
+# Text of a report (.txt as a file; .docx/.pdf as extracted, in UTF-8): a full
+# self-evaluation report is 15–200 KB. Matching reasons to indicators grows
+# faster than the text (1 MB of .txt took 9 s, 2 MB 24 s, 8 MB 300 s on a busy
+# machine).
+MAX_REPORT_TEXT_BYTES = 2**20
 # Pages of a PDF report; a self-evaluation report has 5–60. pdfplumber takes
 # 0.1–0.4 s and ~1 MB a page (300 pages: 132 s, 0.5 GB on a loaded machine).
 MAX_PDF_PAGES = 100
@@ -77,6 +88,9 @@ def check(name: str, data: bytes) -> None:
         _check_docx(name, data)
     elif suffix == ".pdf":
         _check_pdf(name, data)
+    elif suffix == ".xls" and len(data) > MAX_XLS_BYTES:
+        raise PerfevalError(f"文件 {name} 有 {len(data) / 2**20:.0f} MB，超过 .xls 工作簿 "
+                            f"{MAX_XLS_BYTES // 2**20} MB 的读取上限，请另存为 .xlsx 或拆分后分批导入。")
 
 
 def too_many_rows(name: str, sheet: str | None = None) -> str:
@@ -88,6 +102,11 @@ def too_many_rows(name: str, sheet: str | None = None) -> str:
 def too_much_text(name: str) -> str:
     return (f"文件 {name} 的文字内容超过 {MAX_TEMPLATE_TEXT_BYTES // 2**20} MB，超出读取上限，"
             "请拆分后分批导入。")
+
+
+def too_much_report_text(name: str) -> str:
+    return (f"文件 {name} 的文字超过 {MAX_REPORT_TEXT_BYTES // 2**20} MB，不像是一份自评报告，"
+            "超出读取上限，已拒绝。")
 
 
 def row_too_long(name: str) -> str:

@@ -101,7 +101,8 @@ from ..model import (
 )
 from . import textnorm as tn
 from .amounts import to_wan
-from .common import decode_text
+from .common import decode_text, docx_cell_text, docx_paragraph_text
+from .limits import MAX_REPORT_TEXT_BYTES, too_much_report_text
 
 SUFFIXES = (".txt", ".docx", ".pdf")
 
@@ -129,20 +130,32 @@ def read_report(path: Path | str, data: bytes | None = None) -> Evaluation:
     return ev
 
 
-def extract_text(name: str, data: bytes) -> str:
-    """The text of a .txt/.docx/.pdf file, by its content first, then its suffix."""
+def extract_text(name: str, data: bytes, *, pdf_pages: list | None = None) -> str:
+    """The text of a .txt/.docx/.pdf file, by its content first, then its
+    suffix; refused past limits.MAX_REPORT_TEXT_BYTES (the report reader's
+    matching grows faster than the text: 8 MB of text took 300 s)."""
+    text = _extract_text(name, data, pdf_pages)
+    # 3 bytes a character at most (UTF-8 of Chinese): no encoded copy needed
+    if len(text) * 3 > MAX_REPORT_TEXT_BYTES and len(text.encode("utf-8")) > MAX_REPORT_TEXT_BYTES:
+        raise ReportError(too_much_report_text(name))
+    return text
+
+
+def _extract_text(name: str, data: bytes, pdf_pages: list | None = None) -> str:
     if not data or data.isspace():  # (strip() would copy the whole file)
         raise ReportError(f"文件 {name} 是空文件，不是绩效自评报告")
     if data.startswith(b"PK\x03\x04"):
         return _docx_text(name, data)
     if b"%PDF-" in data[:1024]:
-        return _pdf_text(name, data)
+        return _pdf_text(name, data, pdf_pages)
     for magic, what in _OTHER_FORMATS:
         if data.startswith(magic):
             raise ReportError(f"文件 {name} 是{what}，不是文字报告")
     suffix = Path(name).suffix.lower()
     if suffix in (".docx", ".pdf"):
         raise ReportError(f"文件 {name} 不是有效的 {suffix} 文件")
+    if len(data) > MAX_REPORT_TEXT_BYTES:  # refused before decoding
+        raise ReportError(too_much_report_text(name))
     return _decode(name, data)
 
 
@@ -177,7 +190,7 @@ def _docx_text(name: str, data: bytes) -> str:
             if isinstance(block, Table):
                 lines.extend(_table_lines(block))
             else:
-                lines.append(block.text)
+                lines.append(docx_paragraph_text(block._p))
     except Exception as exc:  # python-docx raises many kinds on damaged files
         raise ReportError(f"文件 {name} 无法作为 .docx 打开（{type(exc).__name__}）") from exc
     text = "\n".join(lines)
@@ -195,19 +208,23 @@ def _table_lines(table) -> list[str]:
             if id(cell._tc) in seen:
                 continue
             seen.add(id(cell._tc))
-            cells.append(" ".join(cell.text.split()).replace("|", "｜"))
+            cells.append(" ".join(docx_cell_text(cell._tc).split()).replace("|", "｜"))
         lines.append(" | ".join(cells) + " |")
     return lines
 
 
-def _pdf_text(name: str, data: bytes) -> str:
+def _pdf_text(name: str, data: bytes, pdf_pages: list | None = None) -> str:
+    """The pages' text; ``pdf_pages`` (grid.pdf_pages) when already read."""
     import pdfplumber
 
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            pages = [page.extract_text() or "" for page in pdf.pages]
-    except Exception as exc:  # pdfminer raises many kinds on damaged files
-        raise ReportError(f"文件 {name} 无法作为 PDF 打开（{type(exc).__name__}）") from exc
+    if pdf_pages is not None:
+        pages = [text for text, _ in pdf_pages]
+    else:
+        try:
+            with pdfplumber.open(io.BytesIO(data)) as pdf:
+                pages = [page.extract_text() or "" for page in pdf.pages]
+        except Exception as exc:  # pdfminer raises many kinds on damaged files
+            raise ReportError(f"文件 {name} 无法作为 PDF 打开（{type(exc).__name__}）") from exc
     text = "\n\n".join(pages)
     if not text.strip():
         raise ReportError(f"文件 {name} 中没有可提取的文字（可能是扫描图片），请提供文字版 PDF 或 .docx")
@@ -1370,12 +1387,11 @@ def _segments(paragraphs: list[str]) -> list[str]:
     return [o.rstrip("；") for o in out]
 
 
-def _best_match(segment: str, unmet: list[Indicator]) -> Indicator | None:
+def _best_match(segment: str, unmet: list[tuple[Indicator, str, int]]) -> Indicator | None:
+    """``unmet``: (indicator, its subject, the characters of it to share)."""
     best, best_n = None, 0
     compact = re.sub(r"\s", "", segment)
-    for ind in unmet:
-        core = _core(ind.name)
-        need = max(4, -(-len(core) * 3 // 5))  # at least 4 and 60% of the subject
+    for ind, core, need in unmet:
         n = _shared_start(core, compact)
         if n >= need and n > best_n:
             best, best_n = ind, n
@@ -1391,11 +1407,14 @@ def _attach_reasons(ev: Evaluation, paras: list[Para]) -> None:
     unmet = [i for _, i in ev.indicators if i.met is False]
     if not unmet:
         return
+    # subjects once per indicator, not once per indicator and text
+    subjects = [(i, core, max(4, -(-len(core) * 3 // 5)))  # at least 4 and 60% of it
+                for i in unmet for core in [_core(i.name)]]
     reasons: dict[int, list[str]] = {}
     measures: dict[int, list[str]] = {}
     for texts, into in ((ev.problems, reasons), (ev.measures, measures)):
         for seg in _segments(texts):
-            ind = _best_match(seg, unmet)
+            ind = _best_match(seg, subjects)
             if ind is not None:
                 into.setdefault(id(ind), []).append(seg)
     for ind in unmet:
