@@ -103,7 +103,7 @@ def test_deep_link_is_the_first_request(demo_db, tmp_path, monkeypatch, read_log
             assert query(page.url) == {"year": ["2022"], "region": [region]}
             page.get_by_label("用户名").fill("reader")
             page.get_by_label("密码").fill("Reader-pass-2024")
-            page.get_by_role("button", name="登录").click()
+            page.get_by_role("button", name="登录", exact=True).click()
             page.get_by_text("已登录").wait_for(timeout=30_000)
         page.locator(SIDEBAR_NAV).first.wait_for(timeout=120_000)  # the app's own links
         settle(page)

@@ -156,7 +156,7 @@ async def login(page) -> None:
     sidebar = page.locator('[data-testid="stSidebar"]')
     await sidebar.get_by_label("用户名").fill(ADMIN)
     await sidebar.get_by_label("密码").fill(PASSWORD)
-    await sidebar.get_by_role("button", name="登录").click()
+    await sidebar.get_by_role("button", name="登录", exact=True).click()
     await sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
 
 
@@ -281,7 +281,7 @@ def test_admin_uploads_the_sample_and_finds_it_on_the_overview(served):
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_label("用户名").fill(ADMIN)
         sidebar.get_by_label("密码").fill(PASSWORD)
-        sidebar.get_by_role("button", name="登录").click()
+        sidebar.get_by_role("button", name="登录", exact=True).click()
         sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
         page.locator('input[type="file"]').first.set_input_files(str(SAMPLE))
         page.get_by_text("试运行结果").wait_for(timeout=60_000)
@@ -313,7 +313,7 @@ def check_hostile_uploads(browser, base: str, artifacts: Path) -> None:
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_label("用户名").fill(ADMIN)
     sidebar.get_by_label("密码").fill(PASSWORD)
-    sidebar.get_by_role("button", name="登录").click()
+    sidebar.get_by_role("button", name="登录", exact=True).click()
     sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
     bad = artifacts / "bad"
     bad.mkdir(exist_ok=True)

@@ -15,7 +15,13 @@ from perfeval import users
 from perfeval.demo import build_demo
 from perfeval.scoring import ensure_scores
 from perfeval.store import Store
-from tests.conftest import CHROMIUM_ARGS, browser_or_skip, streamlit_server
+from tests.conftest import (
+    CHROMIUM_ARGS,
+    browser_or_skip,
+    script_done,
+    streamlit_server,
+    wait_caption,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -44,9 +50,7 @@ def demo(tmp_path_factory):
 
 def _settle(page) -> None:
     page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(800)
+    script_done(page)
 
 
 def _logged_in(page) -> bool:
@@ -65,7 +69,7 @@ def _login(page) -> None:
         raise
     sidebar.get_by_label("用户名").fill(ADMIN)
     sidebar.get_by_label("密码").fill(PASSWORD)
-    sidebar.get_by_role("button", name="登录").click()
+    sidebar.get_by_role("button", name="登录", exact=True).click()
     sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
 
 
@@ -138,7 +142,7 @@ def test_login_survives_reload_and_new_tab_and_logout_ends_it(demo, monkeypatch)
 
         # Logout in the first tab ends the session everywhere.
         page.locator(SIDEBAR).get_by_role("button", name="退出登录").click()
-        page.locator(SIDEBAR).get_by_role("button", name="登录").wait_for(timeout=60_000)
+        page.locator(SIDEBAR).get_by_role("button", name="登录", exact=True).wait_for(timeout=60_000)
         page.reload()
         _settle(page)
         assert not _logged_in(page), "logout did not survive a reload"
@@ -186,14 +190,14 @@ def test_read_login_shows_nothing_from_the_database_before_login(demo, monkeypat
         _settle(fpage)
         fpage.locator(SIDEBAR).get_by_label("用户名").fill(ADMIN)
         fpage.locator(SIDEBAR).get_by_label("密码").fill("wrong-password")
-        fpage.locator(SIDEBAR).get_by_role("button", name="登录").click()
+        fpage.locator(SIDEBAR).get_by_role("button", name="登录", exact=True).click()
         fpage.locator(SIDEBAR).get_by_text("用户名或密码不正确").wait_for()
         # A shared link opened before logging in keeps its view after the login, and
         # the page then names the data (the control for the checks above).
         page.goto(f"{base}/trends?year={years[0]}")
         _settle(page)
         _login(page)
-        _settle(page)
+        wait_caption(page, f"{years[0]} 年度")
         html = page.content()
         assert any(n in html for n in names) and str(years[0]) in html
         assert f"year={years[0]}" in page.url
