@@ -104,7 +104,7 @@ def test_512mb_csv_refused_by_cli_within_1gb_and_60s(tmp_path):
 
 def test_csv_over_row_limit_refused_by_import_nothing_written(tmp_path, capsys):
     path = tmp_path / "全市.csv"
-    rows = write_big_csv(path, 30 * MB)
+    rows = write_big_csv(path, limits.MAX_TEMPLATE_ROWS // 4000 * MB)  # ~4,700 rows a MB
     assert rows > limits.MAX_TEMPLATE_ROWS
     db = tmp_path / "t.duckdb"
     code = main(["--db", str(db), "import", str(path)])
@@ -131,8 +131,8 @@ def test_csv_rows_are_records_not_lines(monkeypatch):
 
 def test_csv_with_too_much_text_refused():
     """Few rows with long cells: refused by the text limit, not read."""
-    rows = template_rows(6)
-    cell = "加强管理\n" * (3 * MB // 13)  # 3 MB a cell
+    rows = template_rows(12)  # 48 cells of 1/40 of the limit, each under the row limit
+    cell = "加强管理\n" * (limits.MAX_TEMPLATE_TEXT_BYTES // 40 // 13)
     for r in rows:
         r[HEADERS.index("改进措施")] = cell
     data = csv_bytes(rows)

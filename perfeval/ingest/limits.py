@@ -49,14 +49,14 @@ MAX_XLSX_CELLS = 2_000_000
 MAX_XLS_BYTES = 32 * 2**20
 # Shared strings of a workbook once unpacked (each one becomes a Python str).
 MAX_XLSX_SHARED_STRINGS_BYTES = 64 * 2**20
-# Data rows of one template file (CSV or sheet). Each row costs ~4 KB on the
-# way to the store: 96,000 rows (20 MB of CSV) imported in 25 s and 0.53 GB
-# on a loaded machine; a 512 MB CSV (2.3 M rows) took minutes and over 1 GB.
-# A larger template is split and imported in batches.
-MAX_TEMPLATE_ROWS = 100_000
+# Data rows of one template file (CSV or sheet). An exported demo CSV read
+# and committed on a quiet machine: 300,000 rows (73 MB) in 6 s at 0.69 GB
+# peak, 500,000 in 11 s at 0.89 GB, 963,000 in 19 s at 1.57 GB. A larger
+# template is split and imported in batches.
+MAX_TEMPLATE_ROWS = 300_000
 # Text of a template CSV's columns as read (a few long cells can fill the
-# CLI's 512 MB with few rows); 100,000 ordinary rows are 20–40 MB.
-MAX_TEMPLATE_TEXT_BYTES = 64 * 2**20
+# CLI's 512 MB with few rows); 300,000 ordinary rows are 60–90 MB.
+MAX_TEMPLATE_TEXT_BYTES = 96 * 2**20
 # One row of a template CSV: the CSV is read in blocks of this size (rows are
 # counted per block, so a file over the limit is refused after reading little
 # more than the limit: 4 MB blocks add ~0.1 GB, 16 MB ones ~0.15 GB), and a
