@@ -40,7 +40,7 @@ def demo_db(tmp_path_factory):
     return db, region
 
 
-def settle(page, quiet_ms: int = 2500) -> None:
+def settle(page, quiet_ms: int = 1200) -> None:
     """Until the script run is over: no status widget, no websocket frame for
     ``quiet_ms``, and every Plotly chart drawn."""
     page.wait_for_function("""(quiet) => {
@@ -196,19 +196,31 @@ def server(demo_db, tmp_path_factory):
         yield base, region, depts
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-def test_click_through_keeps_filters_and_one_back(server, kind):
+@pytest.fixture(scope="module")
+def browser_context(server):
+    """One browser for the click-throughs: each test opens its own tab (its own
+    Streamlit session); the tabs share the HTTP cache, so Plotly's 4.7 MB is
+    compiled once, not once per test."""
     from playwright.sync_api import sync_playwright
 
-    chromium = browser_or_skip()
+    with sync_playwright() as p:
+        browser, page = open_browser(p, browser_or_skip())
+        page.close()
+        yield page.context
+        browser.close()
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_click_through_keeps_filters_and_one_back(server, browser_context, kind):
     base, region, depts = server
     where, what = KINDS[kind]
     params = {"year": ["2023"], "cmp": ["2021"], "region": [region]}
     if where == "trends":  # lines per department need chosen departments
         params = {"year": ["2023"], "cmp": ["2021"], "departments": depts[:3]}
     qs = urlencode(params, doseq=True)
-    with sync_playwright() as p:
-        browser, page = open_browser(p, chromium)
+    page = browser_context.new_page()
+    watch_websocket(page)
+    try:
         page.goto(f"{base}/{where}?{qs}")
         settle(page)
         start_url, start_len = page.url, page.evaluate("history.length")
@@ -234,4 +246,5 @@ def test_click_through_keeps_filters_and_one_back(server, kind):
             else:
                 click_at(page, point_xy(chart, what[2]))
         expect_profile(page, start_url, start_len, params)
-        browser.close()
+    finally:
+        page.close()
