@@ -398,13 +398,15 @@ def find_on_overview(page, base: str, department: str, year: int = 2022) -> None
     choose(page, "部门", department, typed="荣华")
     page.keyboard.press("Escape")
     script_done(page)
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text="参评部门").first
-    metric.filter(has_text="1 个").wait_for(timeout=60_000)
-    def metric(label: str) -> str:
-        return page.locator('[data-testid="stMetric"]').filter(has_text=label).first.inner_text()
+    from playwright.sync_api import expect
 
-    # The sample report's own figures: 98 分 self-score, 97.33 computed, 5431 万元, two unmet.
-    assert "98.00 分" in metric("平均自评得分") and "97.33 分" in metric("平均计算得分")
-    assert "5,431" in metric("全年预算数") and "2 个" in metric("未完成指标")
+    def metric(label: str):
+        return page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+
+    # The sample report's own figures (98 分 self-score, 97.33 computed, 5431 万元,
+    # two unmet), once the rerun for the chosen department has drawn them.
+    for label, text in (("参评部门", "1 个"), ("平均自评得分", "98.00 分"),
+                        ("平均计算得分", "97.33 分"), ("全年预算数", "5,431"), ("未完成指标", "2 个")):
+        expect(metric(label)).to_contain_text(text, timeout=60_000)
     page.locator(".main-svg text", has_text=department).first.wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').all_inner_texts() == []
