@@ -54,6 +54,16 @@ def bench_size(rows: int, workdir: Path, *, csv_import: bool, pages: bool,
     return out
 
 
+def _child_json(code: str, db: Path, failure: str) -> dict:
+    """Run ``code`` in a child Python with ``db`` as its argument; its last
+    output line is a JSON object."""
+    proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{failure}：{proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def _bench_audit(db: Path, tag: str) -> dict:
     """The audit of every current evaluation (perfeval.audit.bench_audit) in a
     child process that opens the file read-only, so its peak memory is the
@@ -61,11 +71,7 @@ def _bench_audit(db: Path, tag: str) -> dict:
     code = ("import json,sys; from perfeval.audit import bench_audit; "
             "from perfeval.store import Store; s = Store(sys.argv[1], read_only=True); "
             "print(json.dumps(bench_audit(s)))")
-    proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"复核计时失败：{proc.stderr.strip().splitlines()[-1:]}")
-    audit = json.loads(proc.stdout.strip().splitlines()[-1])
+    audit = _child_json(code, db, "复核计时失败")
     out = {f"{tag}_audit_s": round(audit["seconds"], 2), f"{tag}_audit_findings": audit["findings"]}
     if audit.get("peak_rss_bytes") is not None:
         out[f"{tag}_audit_peak_rss_bytes"] = audit["peak_rss_bytes"]
@@ -135,11 +141,7 @@ def _bench_pages(db: Path, tag: str) -> dict:
             "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()); "
             "t['peak_rss_bytes'] = int(hwm.group(1)) * 1024 if hwm else None; "
             "print(json.dumps(t))")
-    proc = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True,
-                          text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"页面计时失败：{proc.stderr.strip().splitlines()[-1:]}")
-    timings = json.loads(proc.stdout.strip().splitlines()[-1])
+    timings = _child_json(code, db, "页面计时失败")
     peak = timings.pop("peak_rss_bytes")
     out = {f"{tag}_page_{name}_s": round(secs, 3) for name, secs in timings.items()}
     out[f"{tag}_pages_peak_rss_bytes"] = peak

@@ -114,16 +114,21 @@ def numeric_xlsx(unpacked_mb: int) -> bytes:
 
 def many_pages_pdf(pages: int) -> bytes:
     """A valid PDF of ``pages`` blank pages (written by hand: 20,000 pages in 1 MB)."""
-    objs = ["<< /Type /Catalog /Pages 2 0 R >>",
-            "<< /Type /Pages /Kids [" + " ".join(f"{i + 3} 0 R" for i in range(pages))
-            + f"] /Count {pages} >>"]
-    objs += ["<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"] * pages
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            ("<< /Type /Pages /Kids [" + " ".join(f"{i + 3} 0 R" for i in range(pages))
+             + f"] /Count {pages} >>").encode()]
+    objs += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"] * pages
+    return pdf_bytes(objs)
+
+
+def pdf_bytes(objs: list[bytes]) -> bytes:
+    """A PDF file of the objects ``objs`` (object 1 the catalog), with its xref."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []
     for i, body in enumerate(objs, 1):
         offsets.append(out.tell())
-        out.write(f"{i} 0 obj\n{body}\nendobj\n".encode())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
     xref = out.tell()
     out.write(f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode())
     for off in offsets:

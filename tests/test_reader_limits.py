@@ -21,6 +21,7 @@ from perfeval.ingest import CLI_MAX_FILE_BYTES, limits, read_file
 from perfeval.ingest.template import COLUMNS, EXAMPLE_ROWS, write_template
 from perfeval.store import Store
 from tests.conftest import ROOT
+from tests.malformed import pdf_bytes
 
 HEADERS = [c.header for c in COLUMNS]
 MB = 2**20
@@ -212,19 +213,7 @@ def pages_pdf(pages: int, *, stated: int | None = None) -> bytes:
             b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)]
     objs += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
              b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"] * pages
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n".encode())
-    for off in offsets:
-        out.write(f"{off:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-              .encode())
-    return out.getvalue()
+    return pdf_bytes(objs)
 
 
 def test_pdf_whose_page_tree_understates_its_pages_is_refused():
