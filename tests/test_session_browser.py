@@ -73,27 +73,25 @@ def _login(page) -> None:
     sidebar.get_by_text(f"已登录：{ADMIN}").wait_for(timeout=60_000)
 
 
-def _sessions(db: Path):
-    # The server holds the file; a read-only copy shows what it wrote.
+def _snapshot(db: Path, sql: str):
+    """``sql`` on a copy of ``db``: the server holds the file; a copy shows what it wrote."""
     import shutil
     copy = db.with_name("copy.duckdb")
     shutil.copy(db, copy)
+    Path(str(copy) + ".wal").unlink(missing_ok=True)  # an earlier snapshot's
     wal = Path(str(db) + ".wal")
     if wal.exists():
         shutil.copy(wal, Path(str(copy) + ".wal"))
     with Store(copy) as s:
-        return s.query_df("SELECT * FROM auth.sessions ORDER BY created_at")
+        return s.query_df(sql)
+
+
+def _sessions(db: Path):
+    return _snapshot(db, "SELECT * FROM auth.sessions ORDER BY created_at")
 
 
 def _audit(db: Path):
-    import shutil
-    copy = db.with_name("copy-log.duckdb")
-    shutil.copy(db, copy)
-    wal = Path(str(db) + ".wal")
-    if wal.exists():
-        shutil.copy(wal, Path(str(copy) + ".wal"))
-    with Store(copy) as s:
-        return s.query_df("SELECT action, address, result FROM audit_log ORDER BY seq")
+    return _snapshot(db, "SELECT action, address, result FROM audit_log ORDER BY seq")
 
 
 def test_login_survives_reload_and_new_tab_and_logout_ends_it(demo, monkeypatch):
