@@ -105,10 +105,11 @@ MAIN_CAPTION = '[data-testid="stMain"] [data-testid="stCaptionContainer"]'
 
 def script_done(page, timeout: int = 60_000) -> None:
     """Until the script run is over (the app's own run state, not a spinner
-    that may not have appeared yet)."""
+    that may not have appeared yet) and no element is still a placeholder."""
     page.wait_for_function("""() => {
         const app = document.querySelector('[data-testid="stApp"]');
-        return app && app.dataset.testScriptState === "notRunning"; }""", timeout=timeout)
+        return app && app.dataset.testScriptState === "notRunning"
+            && !document.querySelector('[data-testid="stSkeleton"]'); }""", timeout=timeout)
 
 
 def choose(page, label: str, option: str, *, typed: str | None = None,
