@@ -17,10 +17,13 @@ them. A read-only store without scores skips those checks.
 The review page's :func:`audit_overview` needs counts, not findings: it
 scans the indicators once, counting per goal the rows each per-indicator
 condition (``_IND_COND``, the same text the detail SQL filters on) holds
-for, and runs the goal, budget and evaluation checks on their small tables;
-no indicator table or message is built (at 10 million indicators: 1.7 GB
-peak instead of 5.5, a quarter of the time). tests/test_audit_overview.py
-holds its counts to the findings of :func:`audit_store`.
+for, scans indicator_scores once for the scored checks (``_SCORE_COND``:
+the scoring stores how reported figures compare with the rule's) and runs
+the goal, budget and evaluation checks on their small tables; no indicator
+is joined to its score (but the unmet ones), no message is built.
+Duplicates are marked when written (rules.duplicates_sql).
+tests/test_audit_overview.py holds its counts to the findings of
+:func:`audit_store`.
 
 Choices:
 
@@ -206,8 +209,9 @@ _IND_COLS = f"""
     i.actual_num, i.actual_unit, i.actual_level, i.direction, i.direction_inferred,
     i.weight, i.score, i.met, i.reason,
     s.weight AS rule_weight, s.score AS rule_score, s.rule, s.over_achieved,
-    s.met_computed, {rules.met_sql('s', 'i')} AS met_final,
-    i.name_key AS nkey, i.ikey"""
+    s.met_computed, s.reported_gap, s.reported_in_band, s.met_overstated,
+    {rules.met_sql('s', 'i')} AS met_final,
+    i.name_key AS nkey, i.ikey, i.dup_of, i.dup_conflict"""
 
 
 def _ind_from(join: str = "SEMI JOIN") -> str:
@@ -253,7 +257,8 @@ _PREPARE = [
     """
     CREATE OR REPLACE TEMP TABLE a_ev AS
     SELECT e.eval_id, e.department, e.year, e.scope, e.project, e.self_score,
-           s.total, s.grade, s.gap, s.exec_rate, s.exec_weight, s.exec_score, s.max_score
+           s.total, s.grade, s.gap, s.exec_rate, s.exec_weight, s.exec_score, s.max_score,
+           s.eval_id IS NOT NULL AS scored
     FROM cur_evaluations e
     LEFT JOIN eval_scores s ON s.eval_id = e.eval_id AND s.scheme = ?
     WHERE {where}
@@ -288,9 +293,36 @@ _PREPARE_PREV = f"""
     WHERE {rules.unmet_sql('s', 'i')}
 """
 
+# The overview's per-evaluation counts of the scored checks (_SCORE_COND),
+# from indicator_scores alone.
+_SCORE_COUNTS = """
+    CREATE OR REPLACE TEMP TABLE a_sc AS
+    SELECT s.eval_id, {counts}
+    FROM indicator_scores s SEMI JOIN a_ev e ON e.eval_id = s.eval_id
+    WHERE s.scheme = $scheme GROUP BY s.eval_id
+"""
+
+# The overview's unmet indicators (eval_id, ikey), by rules.unmet_sql: of a
+# scored evaluation, the rows whose score is not "met" (a small share) joined
+# to their indicators; of an evaluation without scores, the report's own status.
+_UNMET_KEYS = f"""
+    CREATE OR REPLACE TEMP TABLE a_unmet AS
+    SELECT i.eval_id, i.ikey
+    FROM indicators i
+    JOIN (SELECT s.ind_id, s.met_computed
+          FROM indicator_scores s SEMI JOIN a_ev e ON e.eval_id = s.eval_id
+          WHERE s.scheme = $scheme AND s.met_computed IS NOT TRUE) s ON s.ind_id = i.ind_id
+    WHERE {rules.unmet_sql('s', 'i')}
+    UNION ALL
+    SELECT i.eval_id, i.ikey
+    FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id AND NOT e.scored
+    CROSS JOIN (SELECT NULL::BOOLEAN AS met_computed) s
+    WHERE {rules.unmet_sql('s', 'i')}
+"""
+
 # The overview's a_prev (keys only): a previous-year evaluation in scope has
-# its unmet keys in a_gc already (the scan's lists); only those out of scope
-# (a one-year audit) are read again.
+# its unmet keys in a_unmet already; only those out of scope (a one-year
+# audit) are read again.
 _PREPARE_PREV_KEYS = [
     """
     CREATE OR REPLACE TEMP TABLE a_pmap AS
@@ -301,12 +333,13 @@ _PREPARE_PREV_KEYS = [
     """,
     f"""
     CREATE OR REPLACE TEMP TABLE a_prev AS
-    SELECT m.cur_eval_id, unnest(c.unmet) AS ikey
-    FROM a_pmap m JOIN a_gc c ON c.eval_id = m.prev_eval_id WHERE m.in_scope
+    SELECT m.cur_eval_id, u.ikey
+    FROM a_pmap m JOIN a_unmet u ON u.eval_id = m.prev_eval_id WHERE m.in_scope
     UNION ALL
     SELECT m.cur_eval_id, i.ikey
     FROM a_pmap m JOIN indicators i ON i.eval_id = m.prev_eval_id
-    LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
+    LEFT JOIN (SELECT * FROM indicator_scores WHERE scheme = $scheme AND eval_id IN (
+                   SELECT prev_eval_id FROM a_pmap WHERE NOT in_scope)) s ON s.ind_id = i.ind_id
     WHERE NOT m.in_scope AND {rules.unmet_sql('s', 'i')}
     """,
 ]
@@ -317,9 +350,10 @@ _OUT = "code, severity, eval_id, goal_no, indicator, message, evidence"
 
 _CHECK_SQL: dict[str, str] = {}
 
-# Checks of one indicator at a time: the condition over a_ind's columns (and
-# a_ev's exec_rate). The detail SQL selects the rows it holds for; the
-# overview counts them in its one scan (_overview_counts), so both agree.
+# Checks of one indicator at a time: the condition over the indicators'
+# columns (and a_ev's exec_rate). The detail SQL selects the rows of a_ind it
+# holds for; the overview counts them in its one scan of the indicators
+# (_prepare), so both agree.
 _BAND_LO = "CASE actual_level WHEN '达成' THEN $b1_lo WHEN '部分达成' THEN $b2_lo ELSE $b3_lo END"
 _BAND_HI = "CASE actual_level WHEN '达成' THEN $b1_hi WHEN '部分达成' THEN $b2_hi ELSE $b3_hi END"
 _RULE_POINTS = "rule_score / rule_weight * weight"
@@ -328,16 +362,18 @@ _IND_COND = {
     "EXEC_RATE_MISMATCH": ("name LIKE '%执行率%' AND actual_unit = '%' AND actual_num IS NOT NULL"
                            " AND exec_rate IS NOT NULL"
                            " AND abs(actual_num / 100.0 - exec_rate) > $rate_tolerance"),
-    "QUALITATIVE_OUT_OF_BAND": (f"rule = 'band' AND weight > 0 AND score IS NOT NULL"
-                                f" AND (score / weight < {_BAND_LO} OR score / weight > {_BAND_HI})"),
-    "REPORTED_SCORE_MISMATCH": (f"weight > 0 AND score IS NOT NULL AND rule IS NOT NULL"
-                                f" AND rule <> 'band' AND rule_weight > 0"
-                                f" AND abs(score - {_RULE_POINTS}) > $reported_score_tolerance"),
-    "REPORTED_MET_MISMATCH": "met AND NOT met_computed",
     "UNMEASURABLE_TARGET": "target_num IS NULL",
     "TARGET_NO_UNIT": "target_num IS NOT NULL AND target_num <> 0 AND target_unit IS NULL",
     "REVERSE_REPORTED_FULL": ("direction = 'reverse' AND actual_unit = '%' AND actual_num >= 100"
                               " AND (met OR (met IS NULL AND weight > 0 AND score >= weight))"),
+}
+# Checks of one scored indicator: the condition over indicator_scores' own
+# columns (the scoring states how the reported figures compare with the
+# rule's), so the overview counts them from that table alone.
+_SCORE_COND = {
+    "QUALITATIVE_OUT_OF_BAND": "NOT reported_in_band",
+    "REPORTED_SCORE_MISMATCH": "abs(reported_gap) > $reported_score_tolerance",
+    "REPORTED_MET_MISMATCH": "met_overstated",
     "OVER_ACHIEVED": "over_achieved",
 }
 # Checks of one goal, over a_goal's columns.
@@ -437,7 +473,7 @@ _CHECK_SQL["BUDGET_PARTS_MISMATCH"] = _parts_sql()
 _CHECK_SQL["QUALITATIVE_OUT_OF_BAND"] = f"""
 WITH b AS (
     SELECT *, score / weight AS share, {_BAND_LO} AS lo, {_BAND_HI} AS hi
-    FROM a_ind WHERE {_IND_COND["QUALITATIVE_OUT_OF_BAND"]}
+    FROM a_ind WHERE {_SCORE_COND["QUALITATIVE_OUT_OF_BAND"]}
 )
 SELECT 'QUALITATIVE_OUT_OF_BAND', NULL, eval_id, goal_no, name,
        {_IND_LABEL} || '实际“' || {_ACTUAL} || '”属' || actual_level || '档（得分应在分值的 '
@@ -451,7 +487,7 @@ FROM b
 _CHECK_SQL["REPORTED_SCORE_MISMATCH"] = f"""
 WITH r AS (
     SELECT *, {_RULE_POINTS} AS rule_points
-    FROM a_ind WHERE {_IND_COND["REPORTED_SCORE_MISMATCH"]}
+    FROM a_ind WHERE {_SCORE_COND["REPORTED_SCORE_MISMATCH"]}
 )
 SELECT 'REPORTED_SCORE_MISMATCH', NULL, eval_id, goal_no, name,
        {_IND_LABEL} || '填报得分 ' || {_n('score')} || '（分值 ' || {_n('weight')}
@@ -486,7 +522,7 @@ SELECT 'REPORTED_MET_MISMATCH', NULL, eval_id, goal_no, name,
          || {_t('target_text')},
        to_json({{'目标值': target_text, '实际值': actual_text, '报告完成': met,
                  '按规则完成': met_computed, '规则': rule}})
-FROM a_ind WHERE {_IND_COND["REPORTED_MET_MISMATCH"]}
+FROM a_ind WHERE {_SCORE_COND["REPORTED_MET_MISMATCH"]}
 """
 
 _CHECK_SQL["GOAL_WITHOUT_INDICATORS"] = f"""
@@ -530,41 +566,25 @@ SELECT 'TARGET_NO_UNIT', NULL, eval_id, goal_no, name,
 FROM a_ind WHERE {_IND_COND["TARGET_NO_UNIT"]}
 """
 
-# How two actuals compare: the number as %g with its unit, else the level,
-# else the text without spaces.
-_NUM_TEXT = "printf('%g', actual_num)"
-_AKEY = (f"coalesce({_NUM_TEXT} || coalesce(actual_unit, ''), actual_level, "
-         + _name_key("coalesce(actual_text, '')") + ")")
-
-# The first occurrence (lowest seq) of a name is the reference; each later copy
-# is a finding, a conflict when its actual reads differently.
+# Later copies of a name within an evaluation, marked when written
+# (rules.duplicates_sql): a finding each, a conflict when its actual reads
+# differently from the first copy's (the reference, dup_of its seq).
+_DUP_COND = {"DUPLICATE_INDICATOR": "dup_of IS NOT NULL AND NOT dup_conflict",
+             "DUPLICATE_INDICATOR_CONFLICT": "dup_conflict"}
 _CHECK_SQL["DUPLICATE_INDICATOR"] = f"""
-WITH dup AS (
-    SELECT eval_id, nkey FROM a_ind GROUP BY eval_id, nkey HAVING count(*) > 1
-), k AS (
-    SELECT a.*, {_AKEY} AS akey
-    FROM a_ind a SEMI JOIN dup USING (eval_id, nkey)
-), f AS (
-    SELECT eval_id, nkey, min(seq) AS f_seq, arg_min(goal_no, seq) AS f_goal,
-           arg_min(goal_name, seq) AS f_goal_name, arg_min(actual_text, seq) AS f_actual,
-           arg_min(akey, seq) AS f_akey, arg_min(target_text, seq) AS f_target
-    FROM k GROUP BY eval_id, nkey
-), d AS (
-    SELECT k.*, f.*, k.akey IS DISTINCT FROM f.f_akey AS conflict
-    FROM k JOIN f USING (eval_id, nkey) WHERE k.seq > f.f_seq
-)
-SELECT CASE WHEN conflict THEN 'DUPLICATE_INDICATOR_CONFLICT' ELSE 'DUPLICATE_INDICATOR' END,
-       NULL, eval_id, goal_no, name,
-       {_IND_LABEL}
-         || CASE WHEN goal_no = f_goal THEN '在同一目标下重复出现'
-                 ELSE '与' || {_goal_label('f_goal', 'f_goal_name')} || '的同名指标重复' END
-         || CASE WHEN conflict THEN '，实际值不一致（本处 ' || {_ACTUAL} || '，'
-                                      || {_goal_label('f_goal', 'f_goal_name')}
-                                      || ' ' || {_t('f_actual')} || '）'
-                 ELSE '（实际值均为 ' || {_ACTUAL} || '）' END,
-       to_json({{'本处目标': goal_no, '本处目标值': target_text, '本处实际值': actual_text,
-                 '首次出现目标': f_goal, '首次目标值': f_target, '首次实际值': f_actual}})
-FROM d
+SELECT CASE WHEN d.dup_conflict THEN 'DUPLICATE_INDICATOR_CONFLICT' ELSE 'DUPLICATE_INDICATOR' END,
+       NULL, d.eval_id, d.goal_no, d.name,
+       {_goal_label('d.goal_no', 'd.goal_name')} || '的指标“' || d.name || '”'
+         || CASE WHEN d.goal_no = f.goal_no THEN '在同一目标下重复出现'
+                 ELSE '与' || {_goal_label('f.goal_no', 'f.goal_name')} || '的同名指标重复' END
+         || CASE WHEN d.dup_conflict THEN '，实际值不一致（本处 ' || {_t('d.actual_text')} || '，'
+                                      || {_goal_label('f.goal_no', 'f.goal_name')}
+                                      || ' ' || {_t('f.actual_text')} || '）'
+                 ELSE '（实际值均为 ' || {_t('d.actual_text')} || '）' END,
+       to_json({{'本处目标': d.goal_no, '本处目标值': d.target_text, '本处实际值': d.actual_text,
+                 '首次出现目标': f.goal_no, '首次目标值': f.target_text, '首次实际值': f.actual_text}})
+FROM a_ind d JOIN a_ind f ON f.eval_id = d.eval_id AND f.seq = d.dup_of
+WHERE d.dup_of IS NOT NULL
 """
 
 _CHECK_SQL["REVERSE_REPORTED_FULL"] = f"""
@@ -619,7 +639,7 @@ SELECT 'OVER_ACHIEVED', NULL, eval_id, goal_no, name,
          || '），目标可能定得偏低',
        to_json({{'目标值': target_text, '实际值': actual_text,
                  '完成比例': round(actual_num / target_num, 4), '阈值': $over_ratio}})
-FROM a_ind WHERE {_IND_COND["OVER_ACHIEVED"]}
+FROM a_ind WHERE {_SCORE_COND["OVER_ACHIEVED"]}
 """
 
 _CHECK_SQL["UNMET_REPEATED"] = f"""
@@ -700,27 +720,32 @@ def _normalise_filters(departments, allowed):
             None if allowed is None else list(allowed))
 
 
-def _prepare(cur, params: dict, *, with_prev: bool, counts: Sequence[str] | None = None) -> None:
-    """The work tables. Without ``counts`` (the detail path) a_ind holds every
-    indicator in scope; with it (the overview) there is no a_ind: one scan
-    counts, per goal, the indicators each check in ``counts`` holds for."""
+def _prepare(cur, params: dict, *, with_prev: bool, ind_counts: dict[str, str] | None = None,
+             score_counts: dict[str, str] | None = None) -> None:
+    """The work tables. Without counts (the detail path) a_ind holds every
+    indicator in scope. With them (the overview) there is no a_ind: one scan
+    of the indicators counts, per goal, the rows each condition of
+    ``ind_counts`` (code → condition over the indicators' columns) holds for,
+    as column c_<code> of a_gc; one scan of indicator_scores counts those of
+    ``score_counts`` per evaluation (a_sc); a_unmet holds the unmet rows' keys."""
     cond, where_params = params[WHERE]
     cur.execute(_PREPARE[0].format(where=cond), [params["scheme"], *where_params])
-    steps = _PREPARE[1:] if counts is None else _PREPARE[2:]
-    if counts is None:
-        goal_counts = _GOAL_COUNTS.replace("{src}", "a_ind").replace("{extra}", "")
+    if ind_counts is None:
+        steps = [*_PREPARE[1:], _GOAL_COUNTS.replace("{src}", "a_ind").replace("{extra}", ""),
+                 *_PREPARE_GOALS, *([_PREPARE_PREV] if with_prev else [])]
     else:
-        extra = "".join(f',\n           count(*) FILTER (WHERE {_IND_COND[c]}) AS "c_{c}"'
-                        for c in counts)
-        if with_prev:  # the unmet rows' keys, for UNMET_REPEATED
-            extra += f",\n           list(ikey) FILTER (WHERE {_UNMET_ROW}) AS unmet"
-        scan = f"(SELECT {_IND_COLS}, e.exec_rate FROM {_ind_from('JOIN')}) AS x"
-        goal_counts = _GOAL_COUNTS.replace("{src}", scan).replace("{extra}", extra)
-    prev, goals = [_PREPARE_PREV], _PREPARE_GOALS
-    if counts is not None:  # no texts: the overview builds no messages
-        prev = _PREPARE_PREV_KEYS
-        goals = [g.replace(_GOAL_NAME, "NULL") for g in goals]
-    for sql in [*steps, goal_counts, *goals, *(prev if with_prev else [])]:
+        extra = "".join(f',\n           count(*) FILTER (WHERE {c}) AS "c_{code}"'
+                        for code, c in ind_counts.items())
+        scan = "(SELECT i.*, e.exec_rate FROM indicators i JOIN a_ev e USING (eval_id)) AS x"
+        steps = [*_PREPARE[2:], _GOAL_COUNTS.replace("{src}", scan).replace("{extra}", extra),
+                 # no texts: the overview builds no messages
+                 *(g.replace(_GOAL_NAME, "NULL") for g in _PREPARE_GOALS)]
+        if score_counts:
+            steps.append(_SCORE_COUNTS.replace("{counts}", ", ".join(
+                f'count(*) FILTER (WHERE {c}) AS "c_{code}"' for code, c in score_counts.items())))
+        if with_prev:
+            steps += [_UNMET_KEYS, *_PREPARE_PREV_KEYS]
+    for sql in steps:
         cur.execute(sql, _used(sql, params))
 
 
@@ -734,8 +759,8 @@ def _scratch(store) -> Iterator:
     try:
         yield cur
     finally:
-        for t in ("a_ev", "a_ind", "a_bl", "a_fi", "a_gc", "a_goal", "a_w", "a_prev", "a_pmap", "a_dup",
-                  "a_out", "a_res"):
+        for t in ("a_ev", "a_ind", "a_bl", "a_fi", "a_gc", "a_sc", "a_unmet", "a_goal", "a_w",
+                  "a_prev", "a_pmap", "a_out", "a_res"):
             cur.execute(f"DROP TABLE IF EXISTS {t}")
         cur.close()
 
@@ -750,70 +775,36 @@ _SEVERITY_ORDER_SQL = "CASE severity " + " ".join(
     f"WHEN '{s}' THEN {k}" for k, s in enumerate(SEVERITIES)) + " END"
 
 
-# The overview's count of DUPLICATE_INDICATOR(_CONFLICT) per evaluation, the
-# detail SQL's rule in aggregate form: per name, the copies after the first
-# (lowest seq, unique within an evaluation) are findings, conflicts when
-# their actual's key differs from the first's. Names and actual keys are
-# grouped by their 64-bit hashes (a quarter less time and memory at 10
-# million rows than the texts); two different names of one evaluation would
-# have to collide, odds of about 1e-16 for a hundred indicators. The numbers'
-# texts come from a table of the distinct numbers (a third less time than
-# printf on every row); zero (0 and -0 join as equal) and NaN are printed in place.
-_DUP_COUNTS = f"""
-    CREATE OR REPLACE TEMP TABLE a_dup AS
-    WITH d AS (
-        SELECT num, printf('%g', num) AS num_text FROM (
-            SELECT DISTINCT i.actual_num AS num
-            FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id
-            WHERE i.actual_num IS NOT NULL)
-    ), k AS (
-        SELECT i.eval_id, hash(i.name_key) AS nkey, i.seq,
-               hash({_AKEY.replace(_NUM_TEXT, f"CASE WHEN actual_num = 0 OR isnan(actual_num) "
-                                             f"THEN {_NUM_TEXT} ELSE d.num_text END")}) AS akey
-        FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id
-        LEFT JOIN d ON d.num = i.actual_num
-        WHERE i.name_key IS NOT NULL
-    ), g AS (
-        SELECT eval_id, nkey, akey, count(*) AS cnt, min(seq) AS first_seq FROM k GROUP BY ALL
-    ), h AS (
-        SELECT eval_id, sum(cnt) AS total, arg_min(cnt, first_seq) AS same
-        FROM g GROUP BY eval_id, nkey HAVING sum(cnt) > 1
-    )
-    SELECT eval_id, sum(same - 1) AS dup, sum(total - same) AS conflict FROM h GROUP BY eval_id
-"""
-
 _OVERVIEW_SPECIAL = ("DUPLICATE_INDICATOR", "UNMET_REPEATED")
 
 
 def _run_counts(cur, codes: list[str], params: dict) -> None:
     """The overview: a_out(code, severity, eval_id, n), n findings of each
     check per evaluation, without building any finding's message."""
-    ind_codes = [c for c in codes if c in _IND_COND]
-    _prepare(cur, params, with_prev="UNMET_REPEATED" in codes, counts=ind_codes)
+    ind_counts = {c: _IND_COND[c] for c in codes if c in _IND_COND}
+    if "DUPLICATE_INDICATOR" in codes:
+        ind_counts |= _DUP_COND
+    score_counts = {c: _SCORE_COND[c] for c in codes if c in _SCORE_COND}
+    _prepare(cur, params, with_prev="UNMET_REPEATED" in codes, ind_counts=ind_counts,
+             score_counts=score_counts)
     cur.execute("CREATE OR REPLACE TEMP TABLE a_out (code VARCHAR, severity VARCHAR, "
                 "eval_id BIGINT, n BIGINT)")
     sqls = []
+    for table, counted in (("a_gc", ind_counts), ("a_sc", score_counts)):
+        sqls += [f"""SELECT '{code}', NULL, eval_id, sum("c_{code}") FROM {table}
+                     GROUP BY eval_id HAVING sum("c_{code}") > 0""" for code in counted]
     for code in codes:
-        if code in _IND_COND:
-            sqls.append(f"""SELECT '{code}', NULL, eval_id, sum("c_{code}") FROM a_gc
-                            GROUP BY eval_id HAVING sum("c_{code}") > 0""")
         if code in _GOAL_COND:
             sqls.append(f"""SELECT '{code}', NULL, eval_id, count(*) FROM a_goal
                             WHERE {_GOAL_COND[code]} GROUP BY eval_id""")
-        if code not in _IND_COND and code not in _GOAL_COND and code not in _OVERVIEW_SPECIAL:
+        elif code not in _IND_COND and code not in _SCORE_COND and code not in _OVERVIEW_SPECIAL:
             sqls.append(f"SELECT code, severity, eval_id, 1 FROM ({_CHECK_SQL[code]}) AS c({_OUT})")
         if code in _NON_IND_SQL:
             sqls.append(f"SELECT code, severity, eval_id, 1 FROM ({_NON_IND_SQL[code]}) AS c({_OUT})")
-    if "DUPLICATE_INDICATOR" in codes:
-        cur.execute(_DUP_COUNTS)
-        sqls += ["SELECT 'DUPLICATE_INDICATOR', NULL, eval_id, dup FROM a_dup WHERE dup > 0",
-                 "SELECT 'DUPLICATE_INDICATOR_CONFLICT', NULL, eval_id, conflict FROM a_dup "
-                 "WHERE conflict > 0"]
     if "UNMET_REPEATED" in codes:
         sqls.append("""
             SELECT 'UNMET_REPEATED', NULL, u.eval_id, count(*)
-            FROM (SELECT eval_id, unnest(unmet) AS ikey FROM a_gc) u
-            SEMI JOIN a_prev p ON p.cur_eval_id = u.eval_id AND p.ikey = u.ikey
+            FROM a_unmet u SEMI JOIN a_prev p ON p.cur_eval_id = u.eval_id AND p.ikey = u.ikey
             GROUP BY u.eval_id""")
     for sql in sqls:
         sql = f"INSERT INTO a_out {sql}"

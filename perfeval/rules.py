@@ -135,6 +135,30 @@ def name_key_sql(col: str) -> str:
     return f"regexp_replace({col}, '[\\t\\n\\f\\r \\x{{3000}}]+', '', 'g')"
 
 
+# Two copies' actuals "read the same" when their keys match: the number as %g
+# with its unit, else the qualitative level, else the text without whitespace.
+ACTUAL_KEY_SQL = ("coalesce(printf('%g', actual_num) || coalesce(actual_unit, ''), actual_level, "
+                  + name_key_sql("coalesce(actual_text, '')") + ")")
+
+
+def duplicates_sql(src: str) -> str:
+    """The later copies among the indicator rows ``src`` (a table or a
+    subquery with eval_id, ind_id, seq, name_key and the parsed actual):
+    ``ind_id``, ``dup_of`` (the seq of the first copy, lowest seq, which is the
+    reference) and ``dup_conflict`` (its actual reads differently from the
+    first's). Stored with each indicator when written (store.Store.write),
+    so the audit counts duplicates without grouping every indicator."""
+    return f"""
+        SELECT k.ind_id, f.first_seq AS dup_of, k.akey IS DISTINCT FROM f.first_akey AS dup_conflict
+        FROM (SELECT eval_id, ind_id, seq, name_key, {ACTUAL_KEY_SQL} AS akey
+              FROM {src} WHERE name_key IS NOT NULL) k
+        JOIN (SELECT eval_id, name_key, min(seq) AS first_seq,
+                     arg_min({ACTUAL_KEY_SQL}, seq) AS first_akey
+              FROM {src} WHERE name_key IS NOT NULL
+              GROUP BY eval_id, name_key HAVING count(*) > 1) f USING (eval_id, name_key)
+        WHERE k.seq > f.first_seq"""  # noqa: S608 (fixed text; src is the caller's fixed name)
+
+
 # -- execution rate (规则.md §预算执行率) ------------------------------------------
 
 # The budget lines the execution rate is read from, first level that has a

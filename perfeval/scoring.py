@@ -80,7 +80,11 @@ when used), computed_at.
 ``indicator_scores``: ind_id, eval_id, scheme, weight, score, lost
 (weight − score), rule ('positive' | 'reverse' | 'band' | 'met' | 'unmet' |
 'unreadable'), over_achieved, met_computed (TRUE/FALSE as scored, NULL
-when nothing could be judged).
+when nothing could be judged), and the reported figures against the rule's,
+which the audit counts without reading the indicators again: reported_gap
+(填报得分 − the rule's points, for a reported score of a non-band rule),
+reported_in_band (a qualitative indicator's reported share lies in its
+level's band), met_overstated (reported 完成, scored unmet).
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ EMPTY_CATEGORY = ("redistribute", "shrink")
 GRADES = rules.GRADE_BANDS
 # Part of every scheme's fingerprint: bump when the bulk rules or the
 # eval_scores columns change, so stored scores are redone.
-SCORING_VERSION = 2
+SCORING_VERSION = 3
 # Source 分值 summing to at least this hold all 100 points by themselves.
 SOURCE_FULL = 99.5
 # Band of each qualitative level: (lowest share, highest share, default share).
@@ -596,6 +600,10 @@ weighted AS (
 ),
 shared AS (
     SELECT *,
+        reported_share BETWEEN
+            (CASE actual_level WHEN '达成' THEN $b1_lo WHEN '部分达成' THEN $b2_lo ELSE $b3_lo END)
+            AND (CASE actual_level WHEN '达成' THEN $b1_hi WHEN '部分达成' THEN $b2_hi
+                                   ELSE $b3_hi END) AS in_band,
         CASE
           WHEN numeric AND direction = 'reverse' THEN
             CASE WHEN actual_num <= target_num THEN 1.0
@@ -606,12 +614,7 @@ shared AS (
                  WHEN target_num <= 0 THEN 0.0
                  ELSE greatest(0.0, actual_num / target_num) END
           WHEN actual_level IS NOT NULL THEN
-            CASE WHEN reported_share IS NOT NULL AND reported_share BETWEEN
-                      (CASE actual_level WHEN '达成' THEN $b1_lo WHEN '部分达成' THEN $b2_lo
-                                         ELSE $b3_lo END)
-                  AND (CASE actual_level WHEN '达成' THEN $b1_hi WHEN '部分达成' THEN $b2_hi
-                                         ELSE $b3_hi END)
-                 THEN reported_share
+            CASE WHEN in_band THEN reported_share
                  ELSE CASE actual_level WHEN '达成' THEN $b1_def WHEN '部分达成' THEN $b2_def
                                         ELSE $b3_def END END
           WHEN met THEN 1.0
@@ -624,15 +627,23 @@ shared AS (
              ELSE 'unreadable' END AS rule
     FROM weighted
 )
-SELECT ind_id, eval_id, cat, weight, weight * share AS score,
-       weight - weight * share AS lost, rule,
-       coalesce(rule = 'positive' AND target_num > 0
-                AND actual_num >= $over_ratio * target_num, FALSE) AS over_achieved,
-       CASE WHEN rule IN ('positive', 'reverse') THEN share >= 1.0
-            WHEN rule = 'band' THEN actual_level = '达成'
-            WHEN rule IN ('met', 'unmet') THEN met END AS met_computed,
-       from_source, src_sum, exec_w
-FROM shared
+SELECT *, met AND NOT met_computed AS met_overstated
+FROM (
+    SELECT ind_id, eval_id, cat, weight, weight * share AS score,
+           weight - weight * share AS lost, rule, met,
+           coalesce(rule = 'positive' AND target_num > 0
+                    AND actual_num >= $over_ratio * target_num, FALSE) AS over_achieved,
+           CASE WHEN rule IN ('positive', 'reverse') THEN share >= 1.0
+                WHEN rule = 'band' THEN actual_level = '达成'
+                WHEN rule IN ('met', 'unmet') THEN met END AS met_computed,
+           -- The reported score against the rule's, for the audit
+           -- (REPORTED_SCORE_MISMATCH, QUALITATIVE_OUT_OF_BAND).
+           CASE WHEN rule <> 'band' AND reported_share IS NOT NULL AND weight > 0
+                THEN src_score - share * src_w END AS reported_gap,
+           CASE WHEN rule = 'band' THEN in_band END AS reported_in_band,
+           from_source, src_sum, exec_w
+    FROM shared
+)
 """
 
 _BUDGET_SQL = """
@@ -705,7 +716,8 @@ FROM totals
 
 _INDICATOR_INSERT_SQL = """
 INSERT INTO indicator_scores BY NAME
-SELECT ind_id, eval_id, $scheme AS scheme, weight, score, lost, rule, over_achieved, met_computed
+SELECT ind_id, eval_id, $scheme AS scheme, weight, score, lost, rule, over_achieved, met_computed,
+       reported_gap, reported_in_band, met_overstated
 FROM score_ind
 """
 

@@ -193,6 +193,20 @@ DELETE FROM eval_scores;
 CREATE TABLE generation (id INTEGER PRIMARY KEY CHECK (id = 1), n BIGINT NOT NULL);
 """.replace("NAME_KEY_SQL", rules.name_key_sql("name")).replace(
         "IKEY_SQL", rules.indicator_key_sql("name"))),
+    # Version 7: each later copy of an indicator within its evaluation
+    # (rules.duplicates_sql), derived when written, and the reported figures
+    # against the rule's in indicator_scores (perfeval.scoring; filled when
+    # the file is next opened read-write, as the scoring version changed), so
+    # that the audit counts without grouping or joining every indicator.
+    (7, "重复指标标记与填报核对", """
+ALTER TABLE indicator_scores ADD COLUMN reported_gap DOUBLE;
+ALTER TABLE indicator_scores ADD COLUMN reported_in_band BOOLEAN;
+ALTER TABLE indicator_scores ADD COLUMN met_overstated BOOLEAN;
+ALTER TABLE indicators ADD COLUMN dup_of INTEGER;
+ALTER TABLE indicators ADD COLUMN dup_conflict BOOLEAN;
+UPDATE indicators SET dup_of = d.dup_of, dup_conflict = d.dup_conflict
+FROM (DUPLICATES_SQL) d WHERE indicators.ind_id = d.ind_id;
+""".replace("DUPLICATES_SQL", rules.duplicates_sql("indicators"))),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -427,6 +441,19 @@ class Store:
         cur.execute("INSERT INTO generation VALUES (1, 1) "
                     "ON CONFLICT (id) DO UPDATE SET n = generation.n + 1")
 
+    @staticmethod
+    def mark_duplicates(cur, eval_ids: Sequence[int]) -> None:
+        """Derive dup_of / dup_conflict again for these evaluations (their
+        parsed actuals changed: perfeval reparse), inside the caller's transaction."""
+        ids = [int(x) for x in eval_ids]
+        cur.execute("UPDATE indicators SET dup_of = NULL, dup_conflict = NULL "
+                    "WHERE list_contains($ids, eval_id)", {"ids": ids})
+        src = "(SELECT * FROM indicators WHERE list_contains($ids, eval_id))"
+        cur.execute(f"""
+            UPDATE indicators SET dup_of = d.dup_of, dup_conflict = d.dup_conflict
+            FROM ({rules.duplicates_sql(src)}) d WHERE indicators.ind_id = d.ind_id""",  # noqa: S608 (fixed text)
+                    {"ids": ids})
+
     # -- writes ------------------------------------------------------------
     def write(self, evals: Sequence[Evaluation] | Frames, *, imported_by: str | None = None,
               fail_after_rows: int | None = None,
@@ -516,10 +543,13 @@ class Store:
             if df.empty:
                 continue
             df = df.merge(ids, on="ekey").drop(columns="ekey")
+            select = "SELECT * FROM rows"
             if table == "indicators":
                 df["ind_id"] = base_ind + 1 + pd.RangeIndex(len(df))
+                dups = rules.duplicates_sql("rows")
+                select = f"SELECT r.*, d.dup_of, d.dup_conflict FROM rows r LEFT JOIN ({dups}) d USING (ind_id)"  # noqa: S608, E501
             cur.register("rows", df)
-            cur.execute(f"INSERT INTO {table} BY NAME SELECT * FROM rows")  # noqa: S608 (fixed names)
+            cur.execute(f"INSERT INTO {table} BY NAME {select}")  # noqa: S608 (fixed text)
             cur.unregister("rows")
         return [WriteResult(int(r.eval_id), r.department, int(r.year), r.scope, r.project,
                             int(r.revision)) for r in ev.itertuples()]

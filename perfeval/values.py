@@ -376,6 +376,7 @@ def reparse_store(store, *, everything: bool = False) -> dict:
               AND {cond.replace('parser_version', 'i.parser_version')}""",  # noqa: S608
                         [PARSER_VERSION, *params]).fetchone()[0]
         cur.unregister("reparsed")
+        store.mark_duplicates(cur, ids)  # read from the parsed actuals
         # Scores of every scheme in use are redone for the evaluations touched.
         schemes = schemes_in_use(cur)
         cur.execute("DELETE FROM indicator_scores WHERE list_contains(?, eval_id)", [ids])

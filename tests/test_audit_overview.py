@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from perfeval import demo
 from perfeval.audit import CHECKS, SEVERITIES, AuditSettings, audit_overview, audit_store
 from perfeval.model import Department
+from perfeval.rules import DEFAULT_SCHEME
+from perfeval.scoring import SCHEMES
 from perfeval.store import Store
 from tests.test_audit import CASES, evaluation_st, two_years
 
@@ -58,6 +60,12 @@ def test_overview_counts_are_the_findings_on_demo_data(tmp_path):
         assert_overview_matches_findings(store, year=2022)
         assert_overview_matches_findings(store, settings=AuditSettings(disabled=frozenset(
             {"DUPLICATE_INDICATOR", "UNMET_REPEATED", "TARGET_NO_UNIT", "SCORE_GAP"})))
+        # A scheme nothing is scored under: unmet is the report's own status,
+        # the scored checks find nothing.
+        other = next(name for name in SCHEMES if name != DEFAULT_SCHEME)
+        unscored = assert_overview_matches_findings(store, settings=AuditSettings(scheme=other))
+        assert "UNMET_REPEATED" in set(unscored["code"])
+        assert not {"OVER_ACHIEVED", "REPORTED_MET_MISMATCH"} & set(unscored["code"])
         assert_overview_matches_findings(
             store, settings=AuditSettings(disabled=frozenset({"DUPLICATE_INDICATOR_CONFLICT"})))
 

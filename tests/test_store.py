@@ -3,7 +3,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from perfeval.model import PerfevalError
+from perfeval.model import Indicator, PerfevalError
 from perfeval.store import MIGRATIONS, SCHEMA_VERSION, Store, migrate
 
 from .conftest import small_evaluation
@@ -85,6 +85,65 @@ def test_migration_from_version_1_keeps_rows(tmp_path):
             == [["旧街道", 90.0]]
         [res] = s.write([small_evaluation("旧街道", 2020)])
         assert res.revision == 2
+
+
+def _with_duplicates():
+    """small_evaluation plus three later copies of 居民满意度 (93% first): one
+    reading the same (" 93 %" with spaces), two different (88%, 达到)."""
+    ev = small_evaluation()
+    ev.goals[1].indicators += [Indicator("满意度", "居民 满意度", "≥90%", " 93 %", met=True),
+                               Indicator("满意度", "居民满意度", "≥90%", "88%", met=False),
+                               Indicator("满意度", "居民满意度", "≥90%", "达到", met=True)]
+    return ev
+
+
+def _duplicate_marks(s) -> list:
+    return s.query_df("SELECT seq, dup_of, dup_conflict FROM indicators "
+                      "WHERE dup_of IS NOT NULL ORDER BY seq").values.tolist()
+
+
+def test_duplicates_are_marked_when_written(store):
+    store.write([_with_duplicates()])
+    # 居民满意度 is seq 4 (the first copy); the copies are seq 6, 7, 8.
+    assert _duplicate_marks(store) == [[6, 4, False], [7, 4, True], [8, 4, True]]
+    assert store.query_df("SELECT count(*) AS n FROM indicators WHERE dup_of IS NULL "
+                          "AND dup_conflict IS NULL")["n"].iloc[0] == 5
+
+
+def test_migration_7_marks_duplicates_of_older_files(tmp_path):
+    # A version-6 file: written now, then its version-7 columns dropped.
+    path = tmp_path / "v6.duckdb"
+    with Store(path) as s:
+        s.write([_with_duplicates()])
+        expected = _duplicate_marks(s)
+    con = duckdb.connect(str(path))  # back to version 6: no marks
+    for table, column in (("indicators", "dup_of"), ("indicators", "dup_conflict"),
+                          ("indicator_scores", "reported_gap"),
+                          ("indicator_scores", "reported_in_band"),
+                          ("indicator_scores", "met_overstated")):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    con.execute("DELETE FROM schema_version WHERE version = 7")
+    con.execute("UPDATE eval_scores SET scheme_hash = 'scored by version 6'")
+    con.close()
+    with Store(path) as s:
+        assert s.schema_version() == SCHEMA_VERSION
+        assert _duplicate_marks(s) == expected
+        # Rescored on opening: the reported-against-rule columns are filled.
+        row = s.query_df("SELECT count(*) AS n, count(met_overstated) AS filled "
+                         "FROM indicator_scores").iloc[0]
+        assert row["n"] == 8 and row["filled"] == 8
+
+
+def test_reparse_marks_duplicates_again(store):
+    from perfeval.values import reparse_store
+
+    store.write([_with_duplicates()])
+    expected = _duplicate_marks(store)
+    with store.transaction() as cur:  # as if written by an older parser, marks unknown
+        cur.execute("UPDATE indicators SET parser_version = 0, dup_of = NULL, dup_conflict = NULL")
+    assert _duplicate_marks(store) == []
+    reparse_store(store)
+    assert _duplicate_marks(store) == expected
 
 
 def test_newer_file_refused(tmp_path):
