@@ -201,8 +201,7 @@ def _goal_label(no: str = "goal_no", name: str = "goal_name") -> str:
 _IND_LABEL = f"{_goal_label()} || '的指标“' || name || '”'"
 _ACTUAL = f"{_t('actual_text')}"
 
-# The indicators in scope with their scores: a_ind's columns (detail) and the
-# overview's one scan (audit_overview), so both read the same values.
+# The indicators in scope with their scores: a_ind's columns (the detail path).
 _IND_COLS = f"""
     i.ind_id, i.eval_id, i.goal_no, i.seq, i.category, i.name, i.target_text,
     i.actual_text, i.comparator, i.target_num, i.target_unit, i.target_level,
@@ -212,11 +211,6 @@ _IND_COLS = f"""
     s.met_computed, s.reported_gap, s.reported_in_band, s.met_overstated,
     {rules.met_sql('s', 'i')} AS met_final,
     i.name_key AS nkey, i.ikey, i.dup_of, i.dup_conflict"""
-
-
-def _ind_from(join: str = "SEMI JOIN") -> str:
-    return f"""indicators i {join} a_ev e ON e.eval_id = i.eval_id
-    LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme"""
 
 
 # Per goal: indicator counts by category and the weights' sum, from a source
@@ -266,7 +260,8 @@ _PREPARE = [
     f"""
     CREATE OR REPLACE TEMP TABLE a_ind AS
     SELECT {_IND_COLS}, g.name AS goal_name
-    FROM {_ind_from()}
+    FROM indicators i SEMI JOIN a_ev e ON e.eval_id = i.eval_id
+    LEFT JOIN indicator_scores s ON s.ind_id = i.ind_id AND s.scheme = $scheme
     LEFT JOIN (SELECT eval_id, goal_no, any_value(name) AS name FROM goals
                WHERE eval_id IN (SELECT eval_id FROM a_ev) GROUP BY ALL) g
            ON g.eval_id = i.eval_id AND g.goal_no = i.goal_no
