@@ -169,9 +169,9 @@ FINDING_COLUMNS = ["code", "severity", "title", "department", "year", "scope", "
 # SQL fragments (fixed text; every value is a bound parameter)
 # --------------------------------------------------------------------------
 
-# "The same indicator": within an evaluation by rules.name_key_sql, across
-# years by rules.indicator_key_sql (the unmet streak uses the same key).
-_name_key = rules.name_key_sql
+# "The same indicator": within an evaluation by the stored name_key
+# (duplicates marked when written, rules.duplicates_sql), across years by the
+# stored ikey (rules.indicator_key; the unmet streak uses the same key).
 
 
 def _n(expr: str) -> str:
@@ -210,7 +210,7 @@ _IND_COLS = f"""
     s.weight AS rule_weight, s.score AS rule_score, s.rule, s.over_achieved,
     s.met_computed, s.reported_gap, s.reported_in_band, s.met_overstated,
     {rules.met_sql('s', 'i')} AS met_final,
-    i.name_key AS nkey, i.ikey, i.dup_of, i.dup_conflict"""
+    i.ikey, i.dup_of, i.dup_conflict"""
 
 
 # Per goal: indicator counts by category and the weights' sum, from a source
