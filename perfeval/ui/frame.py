@@ -182,7 +182,7 @@ def department_picker(names: list[str], selected: list[str], *, key: str) -> lis
         return names
     keyword = st.text_input("查找部门", key=key,
                             placeholder=f"共 {len(names):,} 个部门：输入名称中的文字")
-    shown, found = links.department_choices(names, selected, keyword)
+    shown, found = links.department_choices(names, selected, keyword, links.DEPARTMENT_OPTIONS)
     listed = sum(keyword.strip() in n for n in shown)
     if found > listed:
         st.caption(f"列出 {listed:,} 个（找到 {found:,} 个）；输入更多文字可缩小范围。")
