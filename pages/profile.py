@@ -21,7 +21,7 @@ allowed = ui.allowed()
 printing.pdf_button()
 
 options = ui.q("filter_options", allowed)["departments"]
-dept, unknown = ui.url_select("部门", options, key=links.PROFILE_KEY,
+dept, unknown = ui.url_select("部门", options, key=links.PROFILE_KEY, find="profile_find",
                               placeholder="选择部门（也可在其他页面点击图表或表格中的部门）")
 if unknown is not None:
     st.warning("链接中的部门未找到或无权查看。", icon=":material/person_off:")

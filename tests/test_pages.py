@@ -182,6 +182,28 @@ def test_profile_defaults_to_lowest_score(monkeypatch, demo_db):
     assert metrics(at)["计算得分"] == f"{s['total']:,.2f}"
 
 
+def test_profile_department_picker_finds_beyond_the_cap(monkeypatch, demo_db):
+    """With more departments than a picker sends, 查找部门 narrows the list on
+    the server, the URL's department stays an option, and a choice opens it."""
+    from perfeval.ui import links
+
+    path, scores, _ = demo_db
+    monkeypatch.setattr(links, "DEPARTMENT_OPTIONS", 3)
+    names = sorted(scores["department"].unique())
+    wanted = names[-1]
+    at = run(monkeypatch, path, "profile", dept=names[0])
+    box = at.selectbox(key=links.PROFILE_KEY)
+    assert len(box.options) == 3 and box.value == names[0]
+    assert any(f"列出 3 个（找到 {len(names)} 个）" in c.value for c in at.caption)
+    at.text_input(key="profile_find").input(wanted).run()
+    box = at.selectbox(key=links.PROFILE_KEY)
+    assert wanted in box.options and names[0] in box.options and len(box.options) <= 3
+    box.select(wanted).run()
+    assert not at.exception
+    assert at.query_params["dept"] == wanted
+    assert wanted in at.subheader[0].value
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_each_page_runs_alone(monkeypatch, demo_db, page):
     path, _, _ = demo_db

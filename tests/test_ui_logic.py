@@ -169,3 +169,16 @@ def test_heatmap_cells_carry_their_department():
     for x, y, custom in zip(cells.x, cells.y, cells.customdata, strict=True):
         state = {"selection": {"points": [{"x": x, "y": y, "customdata": list(custom)}]}}
         assert links.department_from_chart(state) == y
+
+
+def test_department_choices_keep_selected_and_cap_the_rest():
+    names = [f"部门{i:04d}" for i in range(3000)]
+    shown, found = links.department_choices(names, ["部门2999"], limit=100)
+    assert len(shown) == 100 and found == 3000
+    assert shown[0] == "部门0000" and shown[-1] == "部门2999"  # the order of names
+    shown, found = links.department_choices(names, ["部门2999", "不存在"], "部门12", limit=5)
+    # room for 3 after the 2 selected; a selected name not among the names is dropped
+    assert shown == ["部门1200", "部门1201", "部门1202", "部门2999"]
+    assert found == 100
+    assert links.department_choices(names, [], " 部门0007 ") == (["部门0007"], 1)
+    assert links.department_choices(names[:10], [], limit=100) == (names[:10], 10)

@@ -9,7 +9,8 @@ the store's opening are warmed up first and not counted.
 
 ``bench_browser(db_path)``: first views and a filter change in Chromium, the
 dashboard served as ``make run`` serves it (perfeval.ui.serve.start_server)
-beside a trivial page, as seconds and ratios.
+beside a trivial page, as seconds and ratios; ``chart_ref`` is the trivial
+page with one small chart and grid (Streamlit's element code alone).
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ with st.sidebar:
     st.selectbox("年度", [2024, 2023, 2022], key="year")
 st.title("基准页面")
 st.write("一个最简单的 Streamlit 页面，用作浏览器计时的参照。")
+'''
+# The trivial page plus one small Plotly chart and one small data grid: what
+# loading Streamlit's element code alone costs (its Plotly chunk is 4.7 MB and
+# every dashboard page with a chart needs it). Measured like the pages, as
+# ``chart_ref_*``: the part of a page's ratio that no page content can remove.
+CHART_REF_PAGE = TRIVIAL_PAGE + '''import pandas as pd
+import plotly.graph_objects as go
+st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])), key="c", on_select="rerun")
+st.dataframe(pd.DataFrame({"a": [1, 2, 3], "b": ["甲", "乙", "丙"]}), key="d", on_select="rerun")
 '''
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -148,6 +158,8 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
     with tempfile.TemporaryDirectory(prefix="perfeval-browser-") as tmp:
         trivial = Path(tmp) / "trivial.py"
         trivial.write_text(TRIVIAL_PAGE, encoding="utf-8")
+        chart_ref = Path(tmp) / "chart_ref.py"
+        chart_ref.write_text(CHART_REF_PAGE, encoding="utf-8")
         # The dashboard as ``make run`` serves it (perfeval.ui.serve: the session
         # route, the writer thread), the reference with plain ``streamlit run``.
         with contextlib.ExitStack() as servers:
@@ -155,13 +167,16 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
                 start_server(Path(tmp) / "app.log", db=Path(db_path)))
             ref_base, _ = servers.enter_context(
                 start_server(Path(tmp) / "trivial.log", script=trivial))
+            chart_base, _ = servers.enter_context(
+                start_server(Path(tmp) / "chart_ref.log", script=chart_ref))
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 # Warm-up, not counted: the servers' first runs and the browser's caches.
-                for url in (ref_base, *(f"{app_base}/{path}" for path in pages.values())):
+                for url in (ref_base, chart_base,
+                            *(f"{app_base}/{path}" for path in pages.values())):
                     _, page = _first_view(browser, url, quiet_ms, timeout_ms)
                     page.context.close()
-                targets = {"trivial": (ref_base, "2023"),
+                targets = {"trivial": (ref_base, "2023"), "chart_ref": (chart_base, "2023"),
                            **{name: (f"{app_base}/{path}", other) for name, path in pages.items()}}
                 for name, (url, year) in targets.items():
                     first, change = [], []
@@ -173,7 +188,7 @@ def bench_browser(db_path: str | Path, *, repeats: int = 3, pages: dict | None =
                     out[f"{name}_first_s"] = round(statistics.median(first), 3)
                     out[f"{name}_change_s"] = round(statistics.median(change), 3)
                 browser.close()
-    for name in pages:
+    for name in ("chart_ref", *pages):
         out[f"{name}_first_ratio"] = round(out[f"{name}_first_s"] / out["trivial_first_s"], 2)
         out[f"{name}_change_ratio"] = round(out[f"{name}_change_s"] / out["trivial_change_s"], 2)
     return out

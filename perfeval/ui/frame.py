@@ -158,8 +158,9 @@ def sidebar_filters() -> Filters:
                      format_func=lambda v: v or "全部区域")
         st.selectbox("类别", [ALL, *opts["kinds"]], key="kind",
                      format_func=lambda v: v or "全部类别")
-        st.multiselect("部门", opts["departments"], key="departments",
-                       placeholder="全部部门（可多选）")
+        st.multiselect("部门", department_picker(opts["departments"], ss.get("departments") or [],
+                                               key="dept_find"),
+                       key="departments", placeholder="全部部门（可多选）")
         if len(scopes) > 1:
             st.segmented_control("评价范围", scopes, key="scope", required=True)
     values = {k: _value(k, ss.get(k, defaults[k])) for k in links.FILTER_KEYS}
@@ -172,6 +173,22 @@ def sidebar_filters() -> Filters:
                                       if k not in links.FILTER_KEYS}, **wanted})
     ss[URL_SEEN] = wanted
     return current_filters(years, scopes)
+
+
+def department_picker(names: list[str], selected: list[str], *, key: str) -> list[str]:
+    """The options of a department picker: all names when they are few, else
+    the selected ones and those found by a 查找部门 box (links.DEPARTMENT_OPTIONS)."""
+    if len(names) <= links.DEPARTMENT_OPTIONS:
+        return names
+    keyword = st.text_input("查找部门", key=key,
+                            placeholder=f"共 {len(names):,} 个部门：输入名称中的文字")
+    shown, found = links.department_choices(names, selected, keyword, links.DEPARTMENT_OPTIONS)
+    listed = sum(keyword.strip() in n for n in shown)
+    if found > listed:
+        st.caption(f"列出 {listed:,} 个（找到 {found:,} 个）；输入更多文字可缩小范围。")
+    elif keyword.strip() and not found:
+        st.caption("没有找到名称含这些文字的部门。")
+    return shown
 
 
 def _widget_value(key: str, value):
@@ -226,17 +243,23 @@ def filters() -> Filters:
     return current_filters([int(y) for y in opts["years"]], opts["scopes"], ss=values)
 
 
-def url_select(label: str, options: list, *, key: str, placeholder: str) -> tuple:
+def url_select(label: str, options: list, *, key: str, placeholder: str,
+               find: str | None = None) -> tuple:
     """A selectbox of the page kept in the URL parameter ``key`` (the same rule
     as the filters: a changed URL sets it, a changed choice writes the URL).
-    Returns (choice or None, the URL's value when it is not an option)."""
+    ``find``: the key of a 查找部门 box shown when the options are many
+    (department_picker). Returns (choice or None, the URL's value when it is
+    not an option)."""
     ss = st.session_state
     seen = f"_url_seen_{key}"
     in_url = st.query_params.get(key)
     if seen not in ss or ss[seen] != in_url:
         ss[key] = in_url if in_url in options else None
         ss[seen] = in_url
-    value = st.selectbox(label, options, index=None, key=key, placeholder=placeholder)
+    shown = options
+    if find is not None:
+        shown = department_picker(options, [ss[key]] if ss.get(key) is not None else [], key=find)
+    value = st.selectbox(label, shown, index=None, key=key, placeholder=placeholder)
     if value != in_url and (value is not None or in_url in options):
         if value is None:
             del st.query_params[key]

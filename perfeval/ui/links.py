@@ -18,6 +18,11 @@ PROFILE_KEY = "dept"  # the profile page's department = its URL parameter
 # URL parameters of the global filters (widget keys in the entry point).
 FILTER_KEYS = ("year", "cmp", "region", "kind", "departments", "scope", "demo")
 SCOPE_DEFAULT = "部门整体"
+# Names a department picker sends to the browser at most: each name is sent
+# with every run, and 26,000 of them (10 million indicators) were 1.4 MB per
+# picker and run, more than the whole page. Beyond this a 查找部门 box narrows
+# the list on the server.
+DEPARTMENT_OPTIONS = 1000
 
 
 def _get(obj, name):
@@ -53,6 +58,20 @@ def department_from_table(state, table: pd.DataFrame, column: str = "department"
             if isinstance(value, str) and value:
                 return value
     return None
+
+
+def department_choices(names: Sequence[str], selected: Sequence[str], keyword: str = "",
+                       limit: int = DEPARTMENT_OPTIONS) -> tuple[list[str], int]:
+    """The options of a department picker: every selected name, then the
+    names containing ``keyword`` (all names when it is empty), in the order
+    of ``names``, at most ``limit`` in all (the selected ones always).
+    Returns (options, how many names contain the keyword)."""
+    chosen = set(selected)
+    keyword = keyword.strip()
+    matches = [n for n in names if keyword in n] if keyword else list(names)
+    room = max(0, limit - len(chosen))
+    kept = set([n for n in matches if n not in chosen][:room]) | chosen
+    return [n for n in names if n in kept], len(matches)
 
 
 def profile_params(current: Mapping[str, str | Sequence[str]], department: str) -> dict:
