@@ -93,6 +93,13 @@ def test_dashboard_in_browser(server):
         # The year filter writes the URL; the copied URL reopens the same view.
         page.goto(f"{base}/unmet")
         _settle(page)
+        # The 部门 list offers departments only: no English bulk action.
+        script_done(page)
+        page.locator(SIDEBAR).get_by_role("combobox", name="部门", exact=True).click()
+        page.get_by_role("option").first.wait_for(timeout=15_000)
+        options = page.get_by_role("option").all_inner_texts()
+        assert options and not [o for o in options if "Select" in o], options
+        page.keyboard.press("Escape")
         assert "year=" not in page.url  # the default (latest) year is not written
         choose(page, "年度", "2022")
         page.wait_for_url("**year=2022**", timeout=15_000)

@@ -160,7 +160,10 @@ def sidebar_filters() -> Filters:
                      format_func=lambda v: v or "全部类别")
         st.multiselect("部门", department_picker(opts["departments"], ss.get("departments") or [],
                                                key="dept_find"),
-                       key="departments", placeholder="全部部门（可多选）")
+                       key="departments", placeholder="全部部门（可多选）",
+                       # Streamlit's bulk action reads "Select all" (English) and,
+                       # on a capped list, would pick only the names listed.
+                       select_all=False)
         if len(scopes) > 1:
             st.segmented_control("评价范围", scopes, key="scope", required=True)
     values = {k: _value(k, ss.get(k, defaults[k])) for k in links.FILTER_KEYS}
