@@ -149,13 +149,15 @@ def duplicates_sql(src: str) -> str:
     first's). Stored with each indicator when written (store.Store.write),
     so the audit counts duplicates without grouping every indicator."""
     return f"""
+        WITH k AS MATERIALIZED (
+            SELECT eval_id, ind_id, seq, name_key, {ACTUAL_KEY_SQL} AS akey
+            FROM {src} WHERE name_key IS NOT NULL
+        ), f AS (
+            SELECT eval_id, name_key, min(seq) AS first_seq, arg_min(akey, seq) AS first_akey
+            FROM k GROUP BY eval_id, name_key HAVING count(*) > 1
+        )
         SELECT k.ind_id, f.first_seq AS dup_of, k.akey IS DISTINCT FROM f.first_akey AS dup_conflict
-        FROM (SELECT eval_id, ind_id, seq, name_key, {ACTUAL_KEY_SQL} AS akey
-              FROM {src} WHERE name_key IS NOT NULL) k
-        JOIN (SELECT eval_id, name_key, min(seq) AS first_seq,
-                     arg_min({ACTUAL_KEY_SQL}, seq) AS first_akey
-              FROM {src} WHERE name_key IS NOT NULL
-              GROUP BY eval_id, name_key HAVING count(*) > 1) f USING (eval_id, name_key)
+        FROM k JOIN f USING (eval_id, name_key)
         WHERE k.seq > f.first_seq"""  # noqa: S608 (fixed text; src is the caller's fixed name)
 
 
