@@ -26,11 +26,8 @@ pages = [
 # Hidden: the sidebar's own links carry the filters from page to page.
 page = st.navigation(pages, position="hidden")
 
-# The element code each page needs, fetched while its script runs (frame._preload).
-BOTH = ("plotly", "dataframe")
-PRELOAD = {"": BOTH, "budget": BOTH, "trends": BOTH, "profile": BOTH, "review": BOTH,
-           "unmet": ("dataframe",), "data": ("dataframe",), "log": ("dataframe",)}
-frame.screen_style(PRELOAD.get(page.url_path, ()))
+# Every page has a data grid: its code is fetched while the script runs (frame._preload).
+frame.screen_style(("dataframe",))
 st.session_state["_page_url_path"] = page.url_path
 store = frame.store()
 writer.ensure_writer(store)  # started at server start by perfeval.ui.serve; else here

@@ -15,7 +15,7 @@ from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
 
 RANK_BARS = 20  # departments in the ranking chart (short enough that 总览 prints on two pages)
-SCATTER_POINTS = charts.WEBGL_POINTS  # drawn as SVG, no WebGL context
+SCATTER_POINTS = charts.SCATTER_POINTS
 
 f = ui.filters()
 printing.print_layout()

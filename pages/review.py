@@ -35,7 +35,7 @@ from perfeval.reviewlist import (
     check_counts,
     rank_departments,
 )
-from perfeval.ui import auth, charts
+from perfeval.ui import auth, charts, plot
 from perfeval.ui import frame as ui
 from perfeval.ui.text import md
 
@@ -164,7 +164,7 @@ else:
                       height=120 + 28 * ov.by_code["title"].nunique(),
                       margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "title": None})
-    st.plotly_chart(fig, width="stretch")
+    ui.chart(plot.figure_data(fig), "review_checks", clickable=False)
 
 # -- last year's unmet indicators and problems, this year ----------------------------
 st.subheader(f"{f.year - 1} 年未完成指标在 {f.year} 年的整改情况")

@@ -140,3 +140,13 @@ def wait_caption(page, text: str, timeout: int = 60_000) -> None:
 
     expect(page.locator(MAIN_CAPTION).first).to_contain_text(text, timeout=timeout)
     script_done(page, timeout)
+
+
+def figures(at) -> list:
+    """The Plotly figures an AppTest run drew (perfeval.ui.plot's component)."""
+    import json
+
+    import plotly.io as pio
+
+    return [pio.from_json(json.dumps(json.loads(e.proto.json)["figure"]))
+            for e in at.get("bidi_component") if e.proto.component_name == "perfeval.chart"]

@@ -8,7 +8,6 @@ import base64
 from pathlib import Path
 
 import numpy as np
-import plotly.io as pio
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -17,6 +16,7 @@ from perfeval import queries
 from perfeval.demo import build_demo
 from perfeval.scoring import current_scores, ensure_scores, explain_stored
 from perfeval.store import Store
+from tests.conftest import figures
 
 ROOT = Path(__file__).parent.parent
 APP = str(ROOT / "app.py")
@@ -145,7 +145,7 @@ def test_trends_page_with_departments(monkeypatch, demo_db):
     path, scores, _ = demo_db
     depts = sorted(scores["department"].unique())[:2]
     at = run(monkeypatch, path, "trends", departments=depts)
-    fig = pio.from_json(at.get("plotly_chart")[0].proto.spec)
+    fig = figures(at)[0]
     assert {t.name for t in fig.data} == set(depts)
     yoy = at.dataframe[0].value.set_index("department")
     s = scores.set_index(["department", "year"])
@@ -161,11 +161,11 @@ def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
     row = scores[(scores["department"] == dept) & (scores["year"] == 2022)].iloc[0]
     assert metrics(at)["计算得分"] == f"{row['total']:,.2f}"
     assert at.subheader[0].value.startswith(f"{dept} · 2022")
-    figs = [pio.from_json(p.proto.spec) for p in at.get("plotly_chart")]
-    wf = next(f for f in figs if f.data[0].type == "waterfall").data[0]
-    y = values(wf.y)
-    assert wf.measure[-1] == "total"
-    assert y[-1] == pytest.approx(row["total"])
+    wf = next(f for f in figures(at) if f.layout.title.text == "失分去向（分）").data[0]
+    y = values(wf.customdata)  # each step's value; the bars float on the running total
+    base, height = values(wf.base), values(wf.y)
+    assert base[-1] == 0 and height[-1] == pytest.approx(row["total"]) == pytest.approx(y[-1])
+    assert base[0] == 0 and height[0] == pytest.approx(y[0])
     with Store(path) as s:
         es, lost = explain_stored(s, int(row["eval_id"]))
     assert y[0] + sum(y[1:-1]) == pytest.approx(row["total"])

@@ -55,7 +55,7 @@ def _settle(page, charts: int) -> None:
         " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=120_000)
     if charts:
         page.wait_for_function(
-            f"() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg')"
+            f"() => document.querySelectorAll('.pe-chart .main-svg')"
             f".length >= {charts}", timeout=120_000)
     page.wait_for_timeout(1000)
 
@@ -106,7 +106,7 @@ def test_overview_pdf_two_landscape_pages(server):
             boxes = page.evaluate("""() => {
                 const main = document.querySelector('[data-testid="stMainBlockContainer"]')
                     .getBoundingClientRect();
-                return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => {
+                return [...document.querySelectorAll('.pe-chart')].map(c => {
                     const r = c.getBoundingClientRect(),
                           s = c.querySelector('.main-svg');
                     return [r.left - main.left, r.right - main.left, r.width,
@@ -178,7 +178,7 @@ def test_phone_shows_headline_and_four_cards_before_the_rest(server):
           const cards = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')];
           return {headline: top(document.querySelector('.st-key-ov_headline')),
                   cards: cards.map(top),
-                  chart: Math.min(...[...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(top))};
+                  chart: Math.min(...[...document.querySelectorAll('.pe-chart')].map(top))};
         }""")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "overview-390.png"))

@@ -18,6 +18,7 @@ from perfeval.reviewlist import EXPLANATIONS, explanation, rank_departments
 from perfeval.scoring import score_evaluation
 from perfeval.store import Store
 from perfeval.ui import auth
+from tests.conftest import figures
 from tests.ronghua_fixture import ronghua_2022
 from tests.test_audit import DEPT, clean, line, two_years
 
@@ -83,7 +84,7 @@ def test_sample_year_self_score_against_computed(db):
     assert checks["发现数"].sum() == sample.错误 + sample.警告 + sample.提示
     assert "重复指标实际值不一致" in set(checks["检查项"])
     assert any(f"{RONGHUA} 的复核发现（清单第一位）" in md.value for md in at.markdown)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(figures(at)) == 1
     assert len(at.get("download_button")) == 3  # work list, findings, rectification
 
 
@@ -147,7 +148,7 @@ def test_no_english_check_codes_on_the_page(db):
         seen += [str(v) for v in df.value.astype(str).to_numpy().ravel()]
     blob = "\n".join(seen)
     assert not any(code in blob for code in CHECKS), [c for c in CHECKS if c in blob]
-    fig = at.get("plotly_chart")[0].proto.spec
+    fig = figures(at)[0].to_json()
     assert not any(code in fig for code in CHECKS)
 
 

@@ -182,3 +182,18 @@ def test_department_choices_keep_selected_and_cap_the_rest():
     assert found == 100
     assert links.department_choices(names, [], " 部门0007 ") == (["部门0007"], 1)
     assert links.department_choices(names[:10], [], limit=100) == (names[:10], 10)
+
+
+def test_vendored_plotly_matches_plotly_py():
+    """The cartesian bundle is the plotly.js the installed plotly.py writes
+    figures for (perfeval/ui/assets/README.md says how to update it)."""
+    import re
+    from pathlib import Path
+
+    import plotly.offline
+
+    assets = Path(links.__file__).parent / "assets"
+    head = (assets / "plotly-cartesian.min.js").read_text(encoding="utf-8")[:200]
+    version = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", head).group(1)
+    assert version == plotly.offline.get_plotlyjs_version()
+    assert version in (assets / "README.md").read_text(encoding="utf-8")

@@ -54,13 +54,14 @@ with st.sidebar:
 st.title("基准页面")
 st.write("一个最简单的 Streamlit 页面，用作浏览器计时的参照。")
 '''
-# The trivial page plus one small Plotly chart and one small data grid: what
-# loading Streamlit's element code alone costs (its Plotly chunk is 4.7 MB and
-# every dashboard page with a chart needs it). Measured like the pages, as
-# ``chart_ref_*``: the part of a page's ratio that no page content can remove.
+# The trivial page plus one small chart (perfeval.ui.plot's component, with its
+# plotly.js bundle) and one small data grid: what loading the element code a
+# dashboard page needs costs. Measured like the pages, as ``chart_ref_*``: the
+# part of a page's ratio that no page content can remove.
 CHART_REF_PAGE = TRIVIAL_PAGE + '''import pandas as pd
 import plotly.graph_objects as go
-st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])), key="c", on_select="rerun")
+from perfeval.ui import plot
+plot.show(plot.figure_data(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2]))), "c")
 st.dataframe(pd.DataFrame({"a": [1, 2, 3], "b": ["甲", "乙", "丙"]}), key="d", on_select="rerun")
 '''
 CHROMIUM = "/usr/bin/chromium"

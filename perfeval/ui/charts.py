@@ -70,16 +70,17 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
     return _layout(fig, title, height=max(320, 24 * len(df) + 120), x="得分（分）")
 
 
-WEBGL_POINTS = 1500  # below this, SVG draws faster than starting a WebGL context
+# Points a scatter is given at most: SVG, drawn point by point, costs seconds
+# beyond this (and the cartesian bundle of perfeval.ui.plot has no WebGL).
+SCATTER_POINTS = 1500
 
 
 def exec_score_scatter(df: pd.DataFrame, title: str) -> go.Figure:
     low = df["exec_rate"] < LOW_EXEC
     fig = go.Figure()
-    add = fig.add_scattergl if len(df) > WEBGL_POINTS else fig.add_scatter
     for mask, name, color in ((~low, f"执行率≥{rules.pct_text(LOW_EXEC)}", BLUE), (low, f"执行率<{rules.pct_text(LOW_EXEC)}", RED)):
         part = df[mask]
-        add(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
+        fig.add_scatter(x=part["exec_rate"] * 100, y=part["total"], mode="markers", name=name,
                           marker={"color": color, "size": 9, "opacity": 0.8},
                           customdata=part[["department"]].to_numpy(), text=esc(part["department"]),
                           hovertemplate="%{text}<br>执行率 %{x:.1f}%<br>计算得分 %{y:.2f} 分"
@@ -103,6 +104,7 @@ def budget_bars(df: pd.DataFrame, title: str) -> go.Figure:
                     marker_color=color, customdata=custom,
                     hovertemplate=f"%{{y}}<br>{name} %{{x:,.2f}} 万元<extra></extra>")
     fig.update_layout(barmode="group")
+    fig.update_xaxes(tickformat=",.0f")  # 14,000, not plotly's SI "14k"
     return _layout(fig, title, height=max(360, 34 * len(df) + 120), x="金额（万元）")
 
 
@@ -162,14 +164,30 @@ def kind_median_bar(df: pd.DataFrame, title: str) -> go.Figure:
 
 
 def waterfall(steps: pd.DataFrame, title: str) -> go.Figure:
-    fig = go.Figure(go.Waterfall(
-        x=steps["step"], y=steps["value"], measure=steps["measure"],
-        text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}"
-              for v, m in zip(steps["value"], steps["measure"], strict=True)],
-        textposition="outside",
-        decreasing={"marker": {"color": RED}}, increasing={"marker": {"color": GREEN}},
-        totals={"marker": {"color": BLUE}}, connector={"line": {"color": GREY, "dash": "dot"}},
-        hovertemplate="%{x}<br>%{y:.2f} 分<extra></extra>"))
+    """The maximum, each part's lost points and the total as a waterfall: bars
+    floating on the running total (plotly.js's waterfall trace is not in the
+    cartesian bundle), dotted connectors between them."""
+    bases, heights, colors, levels, running = [], [], [], [], 0.0
+    for value, measure in zip(steps["value"], steps["measure"], strict=True):
+        if measure == "relative":
+            bases.append(running + min(value, 0.0))
+            heights.append(abs(value))
+            colors.append(RED if value < 0 else GREEN)
+            running += value
+        else:  # "absolute" or "total": from zero
+            bases.append(0.0)
+            heights.append(value)
+            colors.append(BLUE)
+            running = value
+        levels.append(running)
+    text = [f"{v:+.2f}" if m == "relative" else f"{v:.2f}"
+            for v, m in zip(steps["value"], steps["measure"], strict=True)]
+    fig = go.Figure(go.Bar(x=steps["step"], y=heights, base=bases, marker_color=colors,
+                           text=text, textposition="outside", customdata=steps["value"],
+                           hovertemplate="%{x}<br>%{customdata:.2f} 分<extra></extra>"))
+    for i in range(len(steps) - 1):  # the running total after step i, to the next bar
+        fig.add_shape(type="line", x0=i + 0.4, x1=i + 0.6, y0=levels[i], y1=levels[i],
+                      line={"color": GREY, "dash": "dot"})
     top = float(steps["value"].iloc[0]) if len(steps) else 100
     total = float(steps["value"].iloc[-1]) if len(steps) else 0
     # Start the axis below the total by at least the points lost, so that small

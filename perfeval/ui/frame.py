@@ -20,7 +20,7 @@ from perfeval import export, queries
 from perfeval.model import PerfevalError
 from perfeval.queries import Filters
 from perfeval.store import default_db_path
-from perfeval.ui import auth, links
+from perfeval.ui import auth, links, plot
 from perfeval.ui.text import md
 
 # The "全部" / "上一年度" options: not None, which a selectbox shows as its
@@ -425,12 +425,12 @@ def screen_style(preload: tuple[str, ...] = ()) -> None:
         _preload(preload)
 
 
-# Streamlit loads an element's code (Plotly's is 4.7 MB) only when the first
+# Streamlit loads an element's code (the data grid's) only when the first
 # element of that kind arrives, after the queries before it have run. The
 # entry point starts the download and compilation of what the page will
 # need at the first message instead, while the page's script still runs;
 # Streamlit's own import of the same URL then finds the module ready.
-CHUNKS = {"plotly": "PlotlyChart", "dataframe": "DataFrame"}
+CHUNKS = {"dataframe": "DataFrame"}
 
 
 def _chunk_files(kinds: tuple[str, ...]) -> list[str]:
@@ -463,38 +463,25 @@ def _preload(kinds: tuple[str, ...]) -> None:
 }})();</script>""", unsafe_allow_javascript=True)
 
 
-PLOTLY_CONFIG = {"displaylogo": False, "locale": "zh-CN",
-                 "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
-
-
 # Built figures shared by every session (the same object, never changed):
 # building a Plotly figure validates every property and costs more than its
 # query. Keyed on the builder, its arguments (frames hashed by content) and
 # the store's generation.
 @st.cache_resource(ttl=600, max_entries=256, show_spinner=False)
-def _figure(path: str, generation: int, builder: str, args: tuple):
+def _figure(path: str, generation: int, builder: str, args: tuple) -> dict:
     from perfeval.ui import charts
 
-    return getattr(charts, builder)(*args)
+    return plot.figure_data(getattr(charts, builder)(*args))
 
 
-def figure(builder: str, *args):
-    """``charts.<builder>(*args)``, built once per store generation."""
+def figure(builder: str, *args) -> dict:
+    """``charts.<builder>(*args)`` as :func:`chart` draws it, built once per store generation."""
     return _figure(str(default_db_path()), _generation(), builder, args)
 
 
-def chart(fig, key: str, *, clickable: bool = True) -> None:
-    """A Plotly figure; a click on a department opens its 部门画像."""
-    if not clickable:
-        st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
-        return
-    state = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
-                            config=PLOTLY_CONFIG)
-    on_chart_select(state)
-
-
-def on_chart_select(state) -> None:
-    open_profile(links.department_from_chart(state))
+def chart(spec: dict, key: str, *, clickable: bool = True) -> None:
+    """A figure (:func:`figure`); a click on a department opens its 部门画像."""
+    open_profile(plot.show(spec, key, clickable=clickable))
 
 
 def on_table_select(state, table: pd.DataFrame) -> None:

@@ -49,6 +49,9 @@ _HIDE = ", ".join([
     '[data-testid="stIconMaterial"]', '.modebar-container',
 ])
 
+# A chart's element (perfeval.ui.plot): its outer box, where a page break may not fall.
+CHART = ".stBidiComponent:has(.pe-chart)"
+
 _RULES = f"""
 {_HIDE} {{ display: none !important; }}
 [data-testid="stElementContainer"]:has(.{ONLY_PRINT}) {{ display: block !important; }}
@@ -58,13 +61,13 @@ _RULES = f"""
 [data-testid="stMainBlockContainer"], .block-container {{
     padding: 0 !important; max-width: none !important; align-self: stretch !important;
     min-width: 0 !important; }}
-[data-testid="stHorizontalBlock"]:has([data-testid="stPlotlyChart"]) {{
+[data-testid="stHorizontalBlock"]:has(.pe-chart) {{
     display: flex !important; flex-wrap: nowrap !important; }}
-[data-testid="stHorizontalBlock"]:has([data-testid="stPlotlyChart"]) > [data-testid="stColumn"] {{
+[data-testid="stHorizontalBlock"]:has(.pe-chart) > [data-testid="stColumn"] {{
     display: flex !important; width: auto !important; min-width: 0 !important; }}
-[data-testid="stPlotlyChart"], [data-testid="stMetric"], .{ONLY_PRINT} tr,
+{CHART}, [data-testid="stMetric"], .{ONLY_PRINT} tr,
 [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ break-inside: avoid; }}
-[data-testid="stPlotlyChart"] {{ overflow: hidden !important; max-width: 100% !important; }}
+{CHART} {{ overflow: hidden !important; max-width: 100% !important; }}
 h1, h2, h3, h4, h5 {{ break-after: avoid; }}
 [data-testid="stMetric"] {{ padding: 4px 8px !important; }}
 h1 {{ font-size: 1.6rem !important; padding: 0 !important; }}

@@ -1,0 +1,49 @@
+// perfeval's Plotly figures (perfeval/ui/plot.py), drawn in the page itself
+// by plotly.js's cartesian bundle, loaded once per page with its zh-CN locale.
+// A click sends the clicked points' customdata back to Python as the "click" trigger.
+
+let plotlyReady;
+
+// Both fetched at once, run in order (async = false): the locale registers itself
+// with the window.Plotly the bundle defines.
+function loadScript(url) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = url;
+    s.async = false;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error("无法加载 " + url));
+    document.head.appendChild(s);
+  });
+}
+
+function loadPlotly() {
+  if (!plotlyReady) {
+    const here = (name) => new URL(name, import.meta.url).href;
+    plotlyReady = (window.Plotly ? Promise.resolve()
+      : Promise.all([loadScript(here("plotly-cartesian.min.js")),
+                     loadScript(here("plotly-locale-zh-cn.js"))]))
+      .then(() => window.Plotly);
+  }
+  return plotlyReady;
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  let div = parentElement.querySelector("div.pe-chart");
+  if (!div) {
+    div = document.createElement("div");
+    div.className = "pe-chart";
+    parentElement.appendChild(div);
+  }
+  div.style.height = (data.figure.layout.height || 420) + "px";
+  loadPlotly().then((Plotly) => {
+    Plotly.react(div, data.figure.data, data.figure.layout, data.config);
+    div.classList.toggle("pe-clickable", !!data.clickable);
+    div.removeAllListeners && div.removeAllListeners("plotly_click");
+    if (data.clickable) {
+      // The shape of Streamlit's own selection state (links.department_from_chart).
+      div.on("plotly_click", (event) => setTriggerValue("click", {selection: {
+        points: ((event && event.points) || []).map((p) => ({customdata: p.customdata}))}}));
+    }
+  });
+}

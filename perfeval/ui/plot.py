@@ -1,0 +1,58 @@
+"""Plotly figures on the dashboard, drawn by plotly.js's cartesian bundle in a
+Streamlit component (``st.components.v2``: in the page, no iframe).
+
+Why not ``st.plotly_chart``: Streamlit's Plotly element loads the whole of
+plotly.js (4.7 MB: every trace type, WebGL, maps) in each new browser session;
+on this machine that added 0.8 s to a first view, against 0.1 s for the
+cartesian bundle (1.5 MB: bar, scatter, heatmap, which is all perfeval draws).
+The bundle and its zh-CN locale are plotly.js's own files, vendored unchanged
+in ``assets/`` (see ``assets/README.md``).
+
+A click on a point whose ``customdata`` starts with a department name (every
+builder in :mod:`perfeval.ui.charts` puts it there) comes back as that name,
+read by :func:`perfeval.ui.links.department_from_chart` from the clicked
+points, which the component sends in the shape of Streamlit's selection state.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from perfeval.ui import links
+
+# Declared in pyproject.toml ([[tool.streamlit.component.components]]).
+_COMPONENT = st.components.v2.component("perfeval.chart", js="chart.js", isolate_styles=False)
+
+CONFIG = {"displaylogo": False, "locale": "zh-CN", "responsive": True,
+          "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+@functools.cache
+def _template() -> go.layout.Template:
+    """plotly_white's layout in the theme's colours. Not plotly.py's default:
+    importing Streamlit makes that its "streamlit" template, whose colours
+    are placeholders only ``st.plotly_chart`` fills in."""
+    template = go.layout.Template(layout=pio.templates["plotly_white"].layout)
+    colors = st.get_option("theme.chartCategoricalColors")
+    if colors:
+        template.layout.colorway = colors
+    return template
+
+
+def figure_data(fig: go.Figure) -> dict:
+    """The figure as the component's JSON (numpy arrays as plotly.js typed
+    arrays), drawn with :func:`_template`."""
+    fig.update_layout(template=_template())
+    return json.loads(fig.to_json())
+
+
+def show(spec: dict, key: str, *, clickable: bool = True) -> str | None:
+    """Draw ``spec`` (:func:`figure_data`); the department clicked, if any."""
+    result = _COMPONENT(data={"figure": spec, "config": CONFIG, "clickable": clickable},
+                        key=key, on_click_change=lambda: None)
+    return links.department_from_chart(getattr(result, "click", None)) if clickable else None
