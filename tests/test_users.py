@@ -194,7 +194,8 @@ def test_wait_doubles_and_is_capped(n, since_last):
         assert wait == 0
     else:
         full = min(2.0 ** (n - users.FREE_USER_FAILURES), users.MAX_WAIT)
-        assert wait == pytest.approx(max(0.0, full - since_last))
+        # timedelta keeps microseconds: since_last is rounded to one
+        assert wait == pytest.approx(max(0.0, full - since_last), abs=1e-6)
 
 
 def test_settings_from_environment(monkeypatch):
