@@ -10,6 +10,7 @@ transaction), the query and its arguments.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 
@@ -419,47 +420,37 @@ def upload_limit(key: str, mb: int, text: str | None = None) -> int:
     return mb
 
 
-def screen_style(preload: tuple[str, ...] = ()) -> None:
+def screen_style() -> None:
     st.html(SCREEN_CSS)
-    if preload:
-        _preload(preload)
+    _preload_grid()
 
 
-# Streamlit loads an element's code (the data grid's) only when the first
-# element of that kind arrives, after the queries before it have run. The
-# entry point starts the download and compilation of what the page will
-# need at the first message instead, while the page's script still runs;
-# Streamlit's own import of the same URL then finds the module ready.
-CHUNKS = {"dataframe": "DataFrame"}
-
-
-def _chunk_files(kinds: tuple[str, ...]) -> list[str]:
+# Streamlit loads an element's code only when the first element of that kind
+# arrives, after the queries before it have run. Every page has a data grid
+# (1.5 MB of code with its Arrow readers): the entry point starts its download
+# and compilation at the first message instead, while the page's script still
+# runs; Streamlit's own import of the same URL then finds the module ready.
+@functools.cache
+def _grid_chunk() -> str | None:
     from pathlib import Path
 
-    js = Path(st.__file__).parent / "static" / "static" / "js"
-    files = []
-    for kind in kinds:
-        found = sorted(js.glob(f"{CHUNKS[kind]}.*.js"))
-        if len(found) == 1:  # else this Streamlit names its chunks otherwise: load as usual
-            files.append(found[0].name)
-    return files
+    found = sorted((Path(st.__file__).parent / "static" / "static" / "js").glob("DataFrame.*.js"))
+    return found[0].name if len(found) == 1 else None  # else: named otherwise, load as usual
 
 
-def _preload(kinds: tuple[str, ...]) -> None:
-    files = _chunk_files(kinds)
-    if not files:
+def _preload_grid() -> None:
+    chunk = _grid_chunk()
+    if chunk is None:
         return
     # In the event container (where toasts and style-only HTML go): no room on the page.
     st._event.html(f"""<script>(function () {{
   const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
   if (!main) return;
-  for (const f of {json.dumps(files)}) {{
-    const url = new URL(f, main.src).href;
-    if (document.querySelector('link[href="' + url + '"]')) continue;
-    const l = document.createElement("link");
-    l.rel = "modulepreload"; l.href = url; l.crossOrigin = "";
-    document.head.appendChild(l);
-  }}
+  const url = new URL({json.dumps(chunk)}, main.src).href;
+  if (document.querySelector('link[href="' + url + '"]')) return;
+  const l = document.createElement("link");
+  l.rel = "modulepreload"; l.href = url; l.crossOrigin = "";
+  document.head.appendChild(l);
 }})();</script>""", unsafe_allow_javascript=True)
 
 

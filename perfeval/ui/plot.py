@@ -25,9 +25,6 @@ import streamlit as st
 
 from perfeval.ui import links
 
-# Declared in pyproject.toml ([[tool.streamlit.component.components]]).
-_COMPONENT = st.components.v2.component("perfeval.chart", js="chart.js", isolate_styles=False)
-
 CONFIG = {"displaylogo": False, "locale": "zh-CN", "responsive": True,
           "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -51,8 +48,16 @@ def figure_data(fig: go.Figure) -> dict:
     return json.loads(fig.to_json())
 
 
+@functools.cache
+def _component():
+    """Registered on first use, not at import: the file-backed js is found through
+    the manifest (pyproject.toml, [[tool.streamlit.component.components]]) that
+    only a running Streamlit has scanned, so a plain import would fail."""
+    return st.components.v2.component("perfeval.chart", js="chart.js", isolate_styles=False)
+
+
 def show(spec: dict, key: str, *, clickable: bool = True) -> str | None:
     """Draw ``spec`` (:func:`figure_data`); the department clicked, if any."""
-    result = _COMPONENT(data={"figure": spec, "config": CONFIG, "clickable": clickable},
+    result = _component()(data={"figure": spec, "config": CONFIG, "clickable": clickable},
                         key=key, on_click_change=lambda: None)
     return links.department_from_chart(getattr(result, "click", None)) if clickable else None

@@ -38,7 +38,6 @@ export default function ({ data, parentElement, setTriggerValue }) {
   div.style.height = (data.figure.layout.height || 420) + "px";
   loadPlotly().then((Plotly) => {
     Plotly.react(div, data.figure.data, data.figure.layout, data.config);
-    div.classList.toggle("pe-clickable", !!data.clickable);
     div.removeAllListeners && div.removeAllListeners("plotly_click");
     if (data.clickable) {
       // The shape of Streamlit's own selection state (links.department_from_chart).
