@@ -420,6 +420,19 @@ def upload_limit(key: str, mb: int, text: str | None = None) -> int:
     return mb
 
 
+@functools.cache
+def freeze_startup_heap() -> None:
+    """Once per server, after its first page run: what is alive then (Streamlit,
+    pandas, plotly and their modules, some 130 thousand objects) is moved out of
+    the garbage collector's reach. Streamlit collects all generations after
+    every script run (runner.postScriptGC); with that heap scanned each time a
+    collection took 0.25 s, holding every message of the run behind it."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def screen_style() -> None:
     st.html(SCREEN_CSS)
     _preload_grid()
