@@ -101,8 +101,8 @@ with left:
     ui.chart(ui.figure("ranking_bar", top, title), "ov_rank_chart")
     st.caption("条形为计算得分（颜色表示等级），◆ 为自评得分。点击部门查看部门画像。")
 with right:
-    # At most SCATTER_POINTS points, the lowest scores: more points cost seconds
-    # to draw (and WebGL) while the low end is what the chart is read for.
+    # At most SCATTER_POINTS points, the lowest scores: the low end is what the
+    # chart is read for, and every point costs time at each redraw.
     scatter = ui.q("department_scores", f, allowed, order="low", limit=SCATTER_POINTS)
     title = (f"预算执行率与计算得分（得分最低的 {len(scatter):,} 个，共 {n:,} 个）"
              if n > len(scatter) else "预算执行率与计算得分")
