@@ -126,7 +126,8 @@ with right:
         ui.on_table_select(ev, gaps)
         printing.print_table(gaps, gap_labels, {"self_score": printing.num(1),
                                                 "total": printing.num(2),
-                                                "gap": printing.num(2, signed=True)})
+                                                "gap": printing.num(2, signed=True)},
+                             key="ov_gaps_print")
         ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
 
 st.markdown("#### 最新未完成目标")
@@ -144,7 +145,8 @@ else:
                       column_config={c: UNMET_LABELS[c] for c in cols} | {
                           "shortfall": st.column_config.NumberColumn("差距", format="percent")})
     ui.on_table_select(ev, unmet)
-    printing.print_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": printing.pct(0)})
+    printing.print_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": printing.pct(0)},
+                         key="ov_unmet_print")
     ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},
                 "最新未完成目标", f, key="dl_ov_unmet")
     ui.page_link("pages/unmet.py", f"查看全部 {total:,} 个未完成指标",

@@ -97,7 +97,7 @@ with right:
                          "exec_rate": st.column_config.NumberColumn("执行率", format="percent")})
         printing.print_table(budget, {"line": "预算", "budget": "预算数（万元）",
                                       "executed": "执行数（万元）", "exec_rate": "执行率"},
-                             {"exec_rate": printing.pct(1)})
+                             {"exec_rate": printing.pct(1)}, key="profile_budget_print")
         ui.download(budget, {"line": "预算", "budget": "全年预算数（万元）",
                              "executed": "全年执行数（万元）", "exec_rate": "执行率",
                              "reason": "偏差原因"}, f"预算执行-{dept}", f, key="dl_profile_budget")
@@ -140,7 +140,8 @@ else:
                                                              "indicator", "target_text",
                                                              "actual_text")},
                                      "status": "状态", "weight": "分值", "score": "得分",
-                                     "reason": "偏差原因"}, {"goal_no": str})
+                                     "reason": "偏差原因"}, {"goal_no": str},
+                             key="profile_indicators_print")
     ui.download(inds, {**labels, "met_computed": "是否完成"}, f"部门画像-{dept}", f,
                 key="dl_profile")
 

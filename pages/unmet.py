@@ -70,7 +70,7 @@ def unmet_panel() -> None:
     ui.on_table_select(ev, df)
     labels = {c: UNMET_LABELS[c] for c in cols}
     printing.print_table(df, labels, {"shortfall": printing.pct(0), "lost": printing.num(2),
-                                      "year": str}, limit=printing.PRINT_ROWS)
+                                      "year": str}, key="unmet_print", limit=printing.PRINT_ROWS)
     ui.download(df, labels, "未完成目标", f, key="dl_unmet",
                 data=lambda: queries.unmet_indicators(ui.store(), f, allowed, category=category,
                                                       keyword=keyword, order=order,

@@ -15,7 +15,7 @@ rows on screen that is hidden on screen.
 
 from __future__ import annotations
 
-import html
+import functools
 from collections.abc import Callable, Mapping
 
 import pandas as pd
@@ -179,37 +179,38 @@ def _cell(v, fmt: Formatter | None) -> tuple[str, bool]:
     return str(v), False
 
 
-def table_html(df: pd.DataFrame, columns: Mapping[str, str],
-               formats: Mapping[str, Formatter] | None = None) -> str:
-    """A static HTML table of ``df``: ``columns`` maps column → header (in
-    order). Every text is escaped (data is never markup)."""
+def table_cells(df: pd.DataFrame, columns: Mapping[str, str],
+                formats: Mapping[str, Formatter] | None = None) -> dict:
+    """``df`` as a print table's headers and rows of (text, is a number) cells:
+    ``columns`` maps column → header (in order)."""
     formats = formats or {}
     cols = [c for c in columns if c in df.columns]
-    head = "".join(f"<th>{html.escape(columns[c])}</th>" for c in cols)
-    rows = []
-    for rec in df[cols].itertuples(index=False, name=None):
-        cells = []
-        for c, v in zip(cols, rec, strict=True):
-            text, num = _cell(v, formats.get(c))
-            cls = ' class="num"' if num else ""
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="pe-table"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    rows = [[_cell(v, formats.get(c)) for c, v in zip(cols, rec, strict=True)]
+            for rec in df[cols].itertuples(index=False, name=None)]
+    return {"headers": [columns[c] for c in cols], "rows": rows}
+
+
+@functools.cache
+def _table_component():
+    """Registered on first use (see perfeval.ui.plot._component)."""
+    return st.components.v2.component("perfeval.print_table", js="print_table.js",
+                                      isolate_styles=False)
 
 
 def print_table(df: pd.DataFrame, columns: Mapping[str, str],
-                formats: Mapping[str, Formatter] | None = None, *, limit: int | None = None,
-                title: str | None = None) -> None:
+                formats: Mapping[str, Formatter] | None = None, *, key: str,
+                limit: int | None = None, title: str | None = None) -> None:
     """The print twin of an ``st.dataframe``: hidden on screen, printed instead
-    of the grid. ``limit`` caps the rows printed (a note says so)."""
+    of the grid. ``limit`` caps the rows printed (a note says so). Drawn by a
+    component of ours from the cells' text (assets/print_table.js), not as
+    ``st.html``: the browser sanitised a 200-row table's HTML on every run
+    (40 ms of each filter change on 未完成目标)."""
     shown = df if limit is None else df.head(limit)
     note = ""
     if limit is not None and len(df) > limit:
-        note = (f'<div class="pe-print-note">打印前 {limit:,} 行（屏幕上共 {len(df):,} 行）；'
-                "全部数据请在页面上导出 Excel。</div>")
-    head = f"<h5>{html.escape(title)}</h5>" if title else ""
-    st.html(f'<div class="{ONLY_PRINT}">{head}{table_html(shown, columns, formats)}{note}</div>')
+        note = f"打印前 {limit:,} 行（屏幕上共 {len(df):,} 行）；全部数据请在页面上导出 Excel。"
+    _table_component()(data={**table_cells(shown, columns, formats), "title": title or "",
+                             "note": note}, key=key)
 
 
 def pct(digits: int = 1) -> Formatter:
