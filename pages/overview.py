@@ -9,7 +9,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from perfeval import rules
 from perfeval.headline import headline
 from perfeval.queries import GRADE_ORDER, UNMET_LABELS
-from perfeval.ui import auth, charts, links, printing
+from perfeval.ui import auth, charts, links, printing, tables
 from perfeval.ui import frame as ui
 from perfeval.ui.links import delta_text
 from perfeval.ui.reports import summary_report_control
@@ -115,19 +115,9 @@ with right:
     else:
         gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
                       "gap": "差额"}
-        ev = ui.table(gaps[list(gap_labels)], key="ov_gaps", hide_index=True,
-                          on_select="rerun", selection_mode="single-row",
-                          column_config={
-                              "department": st.column_config.TextColumn("部门", width="medium"),
-                              "self_score": st.column_config.NumberColumn("自评得分", format="%.1f"),
-                              "total": st.column_config.NumberColumn("计算得分", format="%.2f"),
-                              "gap": st.column_config.NumberColumn(
-                                  "差额", format="%+.2f", help="自评得分 − 计算得分；正数为自评偏高")})
-        ui.on_table_select(ev, gaps)
-        printing.print_table(gaps, gap_labels, {"self_score": printing.num(1),
-                                                "total": printing.num(2),
-                                                "gap": printing.num(2, signed=True)},
-                             key="ov_gaps_print")
+        ui.list_table(gaps, gap_labels, {"self_score": tables.num(1), "total": tables.num(2),
+                                         "gap": tables.num(2, signed=True)}, key="ov_gaps")
+        st.caption("差额 = 自评得分 − 计算得分。点击部门查看部门画像。")
         ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
 
 st.markdown("#### 最新未完成目标")
@@ -140,13 +130,8 @@ else:
     if recent_total == 0:
         st.caption("最近导入的评价没有未完成的指标。")
     cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
-    ev = ui.table(unmet[cols], key="ov_unmet", hide_index=True, on_select="rerun",
-                      selection_mode="single-row",
-                      column_config={c: UNMET_LABELS[c] for c in cols} | {
-                          "shortfall": st.column_config.NumberColumn("差距", format="percent")})
-    ui.on_table_select(ev, unmet)
-    printing.print_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": printing.pct(0)},
-                         key="ov_unmet_print")
+    ui.list_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": tables.pct(0)},
+                  key="ov_unmet")
     ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},
                 "最新未完成目标", f, key="dl_ov_unmet")
     ui.page_link("pages/unmet.py", f"查看全部 {total:,} 个未完成指标",

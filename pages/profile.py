@@ -9,7 +9,7 @@ from perfeval import rules
 from perfeval.model import BUDGET_LINES, FINDING_KINDS
 from perfeval.queries import waterfall_steps
 from perfeval.ui import frame as ui
-from perfeval.ui import links, printing
+from perfeval.ui import links, printing, tables
 from perfeval.ui.reports import unit_report_control
 from perfeval.ui.text import md, md_join, md_list
 
@@ -77,8 +77,9 @@ with left:
                                     "目标": p.goal or "", "指标": p.indicator or "",
                                     "分值": p.weight, "得分": p.score, "失分": p.lost,
                                     "说明": p.reason} for p in lost])
-            ui.table(detail, hide_index=True, column_config={
-                c: st.column_config.NumberColumn(c, format="%.2f") for c in ("分值", "得分", "失分")})
+            ui.list_table(detail, {c: c for c in detail.columns},
+                          {c: tables.num(2) for c in ("分值", "得分", "失分")},
+                          key="profile_lost")
             ui.download(detail, None, f"失分明细-{dept}", f, key="dl_profile_lost")
 with right:
     hist = ui.q("score_history", f, dept, card["project"] or "")
@@ -89,15 +90,10 @@ with right:
     budget = ui.q("evaluation_budget", eval_id)
     if not budget.empty:
         budget = budget.assign(line=budget["line"].map(BUDGET_LINES))
-        ui.table(budget, hide_index=True,
-                     column_order=["line", "budget", "executed", "exec_rate"], column_config={
-                         "line": "预算", "budget": st.column_config.NumberColumn(
-                             "预算数（万元）", format="%,.2f"),
-                         "executed": st.column_config.NumberColumn("执行数（万元）", format="%,.2f"),
-                         "exec_rate": st.column_config.NumberColumn("执行率", format="percent")})
-        printing.print_table(budget, {"line": "预算", "budget": "预算数（万元）",
-                                      "executed": "执行数（万元）", "exec_rate": "执行率"},
-                             {"exec_rate": printing.pct(1)}, key="profile_budget_print")
+        ui.list_table(budget, {"line": "预算", "budget": "预算数（万元）",
+                               "executed": "执行数（万元）", "exec_rate": "执行率"},
+                      {"budget": tables.num(2), "executed": tables.num(2),
+                       "exec_rate": tables.pct(1)}, key="profile_budget")
         ui.download(budget, {"line": "预算", "budget": "全年预算数（万元）",
                              "executed": "全年执行数（万元）", "exec_rate": "执行率",
                              "reason": "偏差原因"}, f"预算执行-{dept}", f, key="dl_profile_budget")

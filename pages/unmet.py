@@ -7,7 +7,7 @@ from perfeval import queries
 from perfeval.model import CATEGORIES
 from perfeval.queries import UNMET_LABELS
 from perfeval.ui import frame as ui
-from perfeval.ui import printing
+from perfeval.ui import printing, tables
 
 SHOW_ROWS = 500  # rows sent to the browser; the download holds up to DOWNLOAD_ROWS
 DOWNLOAD_ROWS = 100_000
@@ -69,7 +69,7 @@ def unmet_panel() -> None:
             "measures": st.column_config.TextColumn("改进措施", width="medium")})
     ui.on_table_select(ev, df)
     labels = {c: UNMET_LABELS[c] for c in cols}
-    printing.print_table(df, labels, {"shortfall": printing.pct(0), "lost": printing.num(2),
+    printing.print_table(df, labels, {"shortfall": tables.pct(0), "lost": tables.num(2),
                                       "year": str}, key="unmet_print", limit=printing.PRINT_ROWS)
     ui.download(df, labels, "未完成目标", f, key="dl_unmet",
                 data=lambda: queries.unmet_indicators(ui.store(), f, allowed, category=category,

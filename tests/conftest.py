@@ -142,6 +142,15 @@ def wait_caption(page, text: str, timeout: int = 60_000) -> None:
     script_done(page, timeout)
 
 
+def tables(at) -> list[dict]:
+    """The plain tables an AppTest run drew (perfeval.ui.tables' component): each
+    its headers, rows of cell texts, and whether it is a print-only twin."""
+    import json
+
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == "perfeval.table"]
+
+
 def figures(at) -> list:
     """The Plotly figures an AppTest run drew (perfeval.ui.plot's component)."""
     import json

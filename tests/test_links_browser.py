@@ -174,7 +174,8 @@ def expect_profile(page, before_url: str, before_len: int, wanted: dict) -> None
 
 
 KINDS = {
-    # id: (page, what to click: ("chart", n, trace or bar selector) or ("table", n))
+    # id: (page, what to click: ("chart", n, trace or bar selector), ("table", n): a
+    # data grid, ("list", n): a plain table (perfeval.ui.tables))
     "ranking-bar": ("", ("chart", 0, "g.trace.bars path")),
     "scatter": ("", ("chart", 1, None)),
     "grouped-bar": ("budget", ("chart", 0, "g.trace.bars path")),
@@ -184,6 +185,8 @@ KINDS = {
     "table-unmet": ("unmet", ("table", 0)),
     "table-budget": ("budget", ("table", 0)),
     "table-trends": ("trends", ("table", 0)),
+    "list-gaps": ("", ("list", 0)),
+    "list-unmet": ("", ("list", 1)),
 }
 
 
@@ -232,6 +235,12 @@ def test_click_through_keeps_filters_and_one_back(server, browser_context, kind)
             table.scroll_into_view_if_needed()
             page.wait_for_timeout(800)  # the grid draws on a canvas after the run
             click_table_row(page, table)
+        elif what[0] == "list":
+            row = page.locator(".pe-table-box").nth(what[1]).locator("tr.pe-click").first
+            row.wait_for(timeout=120_000)
+            settle(page)
+            row.scroll_into_view_if_needed()
+            row.click()
         else:
             chart = page.locator(".js-plotly-plot").nth(what[1])
             chart.locator(".main-svg").first.wait_for(timeout=120_000)

@@ -16,7 +16,7 @@ from perfeval import queries
 from perfeval.demo import build_demo
 from perfeval.scoring import current_scores, ensure_scores, explain_stored
 from perfeval.store import Store
-from tests.conftest import figures
+from tests.conftest import figures, tables
 
 ROOT = Path(__file__).parent.parent
 APP = str(ROOT / "app.py")
@@ -172,6 +172,13 @@ def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
     assert sum(y[1:-1]) == pytest.approx(-sum(p.lost for p in lost))
     inds = at.dataframe[-1].value
     assert len(inds) == int(row["indicator_count"])
+    shown = {t["headers"][0]: t for t in tables(at) if not t["print_only"]}
+    assert [r[-1] for r in shown["部分"]["rows"]] == [p.reason for p in lost]  # 失分明细
+    assert not shown["部分"]["clickable"]
+    with Store(path) as s:
+        total = s.query_df("SELECT budget FROM budget_lines WHERE eval_id = ? AND line = 'total'",
+                           [int(row["eval_id"])])["budget"].iloc[0]
+    assert shown["预算"]["rows"][0][:2] == ["总预算", f"{total:,.2f}"]
 
 
 def test_profile_defaults_to_lowest_score(monkeypatch, demo_db):
@@ -335,10 +342,30 @@ def test_no_previous_year(monkeypatch, demo_db):
 
 
 def test_self_score_gap_table_lists_only_positive_gaps(monkeypatch, demo_db):
+    """总览's 自评分虚高 list: the largest positive gaps of the year, as text."""
     path, _, _ = demo_db
     at = run(monkeypatch, path)
-    gaps = next(d.value for d in at.dataframe if "gap" in d.value.columns)
-    assert (gaps["gap"] > 0).all()
+    [gaps] = [t for t in tables(at) if "差额" in t["headers"]]
+    assert gaps["headers"] == ["部门", "自评得分", "计算得分", "差额"]
+    assert gaps["clickable"] and not gaps["print_only"]
+    with Store(path) as s:
+        want = queries.department_scores(s, queries.Filters(year=2024), None, order="gap",
+                                         limit=5)
+    want = want[want["gap"] > 0]
+    assert [r[0] for r in gaps["rows"]] == want["department"].tolist()
+    assert [r[3] for r in gaps["rows"]] == [f"{g:+.2f}" for g in want["gap"]]
+    assert all(float(r[3]) > 0 for r in gaps["rows"])
+
+
+def test_overview_has_no_data_grid(monkeypatch, demo_db):
+    """Its two short lists are plain tables (a grid costs a new session 0.3 s or
+    more); the latest unmet targets list the ten of the year with their shortfall."""
+    path, _, _ = demo_db
+    at = run(monkeypatch, path)
+    assert not at.dataframe
+    [unmet] = [t for t in tables(at) if "差距" in t["headers"]]
+    assert len(unmet["rows"]) == 10 and unmet["numeric"][-1]
+    assert all(r[-1].endswith("%") for r in unmet["rows"])
 
 
 def test_filters_write_the_url_once_each(monkeypatch, demo_db):

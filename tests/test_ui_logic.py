@@ -197,3 +197,16 @@ def test_vendored_plotly_matches_plotly_py():
     version = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", head).group(1)
     assert version == plotly.offline.get_plotlyjs_version()
     assert version in (assets / "README.md").read_text(encoding="utf-8")
+
+
+def test_plain_table_cells_are_text_and_numbers_align_right():
+    from perfeval.ui import tables
+
+    df = pd.DataFrame({"department": ["甲局", "<b>乙</b>"], "n": [3, 1200],
+                       "rate": [0.5, None], "ok": [True, False], "x": ["a", None]})
+    got = tables.cells(df, {"department": "部门", "n": "个数", "rate": "执行率", "ok": "完成",
+                            "missing": "不在数据中", "x": "备注"}, {"rate": tables.pct(1)})
+    assert got["headers"] == ["部门", "个数", "执行率", "完成", "备注"]
+    assert got["numeric"] == [False, True, True, False, False]
+    assert got["rows"] == [["甲局", "3", "50.0%", "是", "a"],
+                           ["<b>乙</b>", "1,200", "", "否", ""]]  # text as it is: never markup

@@ -21,7 +21,7 @@ from perfeval import export, queries
 from perfeval.model import PerfevalError
 from perfeval.queries import Filters
 from perfeval.store import default_db_path
-from perfeval.ui import auth, links, plot
+from perfeval.ui import auth, links, plot, tables
 from perfeval.ui.text import md
 
 # The "全部" / "上一年度" options: not None, which a selectbox shows as its
@@ -486,6 +486,16 @@ def figure(builder: str, *args) -> dict:
 def chart(spec: dict, key: str, *, clickable: bool = True) -> None:
     """A figure (:func:`figure`); a click on a department opens its 部门画像."""
     open_profile(plot.show(spec, key, clickable=clickable))
+
+
+def list_table(df: pd.DataFrame, columns: dict[str, str],
+               formats: dict[str, tables.Formatter] | None = None, *, key: str) -> None:
+    """A short ranked list as a plain table (perfeval.ui.tables, printed as it
+    is); a click on a row opens its department's 部门画像."""
+    clickable = "department" in df.columns
+    row = tables.show(df, columns, formats, key=key, clickable=clickable)
+    if row is not None:
+        open_profile(df.iloc[row]["department"])
 
 
 def on_table_select(state, table: pd.DataFrame) -> None:

@@ -9,17 +9,19 @@ than the paper is scaled down by CSS instead).
 The print layout (:func:`print_layout`): A4 landscape, no sidebar, header,
 buttons, links or widgets, charts kept whole on a page, and every
 ``st.dataframe`` (a canvas grid that prints badly: empty columns, cut rows)
-replaced by its static twin from :func:`print_table`, an HTML table of the
-rows on screen that is hidden on screen.
+replaced by its static twin from :func:`print_table`, a plain table of the
+rows on screen that is hidden on screen (short lists are plain tables on
+screen already: perfeval.ui.tables).
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 import streamlit as st
+
+from perfeval.ui import tables
 
 PAGE_MARGIN_MM = 8  # A4 landscape less these margins: 1,062 × 733 CSS pixels
 # Content is laid out this much smaller on paper: a page then holds what a
@@ -68,6 +70,10 @@ _RULES = f"""
 {CHART}, [data-testid="stMetric"], .{ONLY_PRINT} tr,
 [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ break-inside: avoid; }}
 {CHART} {{ overflow: hidden !important; max-width: 100% !important; }}
+table.pe-table {{ font-size: 11px; }}
+table.pe-table th, table.pe-table td {{ border: 1px solid #c8ccd4; padding: 2px 5px; }}
+table.pe-table th {{ background: #eef1f5; }}
+.pe-table-scroll {{ overflow: visible !important; }}
 h1, h2, h3, h4, h5 {{ break-after: avoid; }}
 [data-testid="stMetric"] {{ padding: 4px 8px !important; }}
 h1 {{ font-size: 1.6rem !important; padding: 0 !important; }}
@@ -103,11 +109,6 @@ def _split_selectors(sel: str) -> list[str]:
 _CSS = f"""<style>
 @page {{ size: A4 landscape; margin: {PAGE_MARGIN_MM}mm; }}
 .{ONLY_PRINT}, [data-testid="stElementContainer"]:has(.{ONLY_PRINT}) {{ display: none; }}
-table.pe-table {{ border-collapse: collapse; width: 100%; font-size: 11px; }}
-table.pe-table th, table.pe-table td {{ border: 1px solid #c8ccd4; padding: 2px 5px;
-    text-align: left; vertical-align: top; }}
-table.pe-table td.num {{ text-align: right; white-space: nowrap; }}
-table.pe-table th {{ background: #eef1f5; }}
 .pe-print-note {{ font-size: 11px; color: #555; margin: 2px 0 6px; }}
 @media print {{
   html, body {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
@@ -163,59 +164,14 @@ def pdf_button() -> None:
     st.html(_BUTTON, unsafe_allow_javascript=True)
 
 
-Formatter = Callable[[object], str]
-
-
-def _cell(v, fmt: Formatter | None) -> tuple[str, bool]:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return "", False
-    if fmt is not None:
-        return fmt(v), True
-    if isinstance(v, bool):
-        return ("是" if v else "否"), False
-    if isinstance(v, int | float):
-        return (f"{v:,.2f}" if isinstance(v, float) and not float(v).is_integer()
-                else f"{v:,.0f}"), True
-    return str(v), False
-
-
-def table_cells(df: pd.DataFrame, columns: Mapping[str, str],
-                formats: Mapping[str, Formatter] | None = None) -> dict:
-    """``df`` as a print table's headers and rows of (text, is a number) cells:
-    ``columns`` maps column → header (in order)."""
-    formats = formats or {}
-    cols = [c for c in columns if c in df.columns]
-    rows = [[_cell(v, formats.get(c)) for c, v in zip(cols, rec, strict=True)]
-            for rec in df[cols].itertuples(index=False, name=None)]
-    return {"headers": [columns[c] for c in cols], "rows": rows}
-
-
-@functools.cache
-def _table_component():
-    """Registered on first use (see perfeval.ui.plot._component)."""
-    return st.components.v2.component("perfeval.print_table", js="print_table.js",
-                                      isolate_styles=False)
-
-
 def print_table(df: pd.DataFrame, columns: Mapping[str, str],
-                formats: Mapping[str, Formatter] | None = None, *, key: str,
+                formats: Mapping[str, tables.Formatter] | None = None, *, key: str,
                 limit: int | None = None, title: str | None = None) -> None:
-    """The print twin of an ``st.dataframe``: hidden on screen, printed instead
-    of the grid. ``limit`` caps the rows printed (a note says so). Drawn by a
-    component of ours from the cells' text (assets/print_table.js), not as
-    ``st.html``: the browser sanitised a 200-row table's HTML on every run
-    (40 ms of each filter change on 未完成目标)."""
+    """The print twin of an ``st.dataframe``: a plain table (perfeval.ui.tables),
+    hidden on screen, printed instead of the grid. ``limit`` caps the rows
+    printed (a note says so)."""
     shown = df if limit is None else df.head(limit)
     note = ""
     if limit is not None and len(df) > limit:
         note = f"打印前 {limit:,} 行（屏幕上共 {len(df):,} 行）；全部数据请在页面上导出 Excel。"
-    _table_component()(data={**table_cells(shown, columns, formats), "title": title or "",
-                             "note": note}, key=key)
-
-
-def pct(digits: int = 1) -> Formatter:
-    return lambda v: f"{float(v) * 100:.{digits}f}%"
-
-
-def num(digits: int = 2, signed: bool = False) -> Formatter:
-    return lambda v: f"{float(v):{'+' if signed else ''},.{digits}f}"
+    tables.show(shown, columns, formats, key=key, print_only=True, title=title or "", note=note)

@@ -1,0 +1,40 @@
+// perfeval's plain tables (perfeval/ui/tables.py): short ranked lists on the
+// page, and the print twins of data grids (hidden on screen). Built from the
+// cells' text with textContent (data is never markup), rebuilt only when the
+// table changes. A click on a row of a clickable table sends its position.
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  // A box of our own: Streamlit keeps the component's stylesheet in parentElement.
+  let host = parentElement.querySelector(":scope > div.pe-table-host");
+  if (!host) host = parentElement.appendChild(el("div", "pe-table-host"));
+  const json = JSON.stringify(data);
+  if (host.dataset.peTable !== json) {
+    host.dataset.peTable = json;
+    const box = el("div", data.print_only ? "pe-print-only" : "pe-table-box");
+    if (data.title) box.appendChild(el("h5", "", data.title));
+    const scroll = box.appendChild(el("div", "pe-table-scroll"));
+    const table = scroll.appendChild(el("table", "pe-table"));
+    const head = table.appendChild(el("thead")).appendChild(el("tr"));
+    data.headers.forEach((h, i) => head.appendChild(el("th", data.numeric[i] ? "num" : "", h)));
+    const body = table.appendChild(el("tbody"));
+    data.rows.forEach((row, i) => {
+      const tr = body.appendChild(el("tr", data.clickable ? "pe-click" : ""));
+      tr.dataset.row = String(i);
+      row.forEach((text, j) => tr.appendChild(el("td", data.numeric[j] ? "num" : "", text)));
+    });
+    if (data.note) box.appendChild(el("div", "pe-print-note", data.note));
+    host.replaceChildren(box);
+  }
+  // The current callback on every render: a listener added once would keep the first one.
+  host.onclick = data.clickable ? (event) => {
+    const tr = event.target.closest && event.target.closest("tr.pe-click");
+    if (tr) setTriggerValue("row", Number(tr.dataset.row));
+  } : null;
+}
