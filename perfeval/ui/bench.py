@@ -93,6 +93,9 @@ const seen = (n) => {
 new MutationObserver((ms) => {
   if (ms.some(m => seen(m.target))) window.__pb.dom = Date.now();
 }).observe(document, {subtree: true, childList: true, characterData: true});
+// ...but a chart (re)drawn counts: perfeval.ui.plot's component marks it so.
+new MutationObserver(() => { window.__pb.dom = Date.now(); })
+  .observe(document, {subtree: true, attributes: true, attributeFilter: ["data-drawn"]});
 """
 _DONE = """(quiet) => {
   const app = document.querySelector('[data-testid="stApp"]');
