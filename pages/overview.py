@@ -115,7 +115,7 @@ with right:
     else:
         gap_labels = {"department": "部门", "self_score": "自评得分", "total": "计算得分",
                       "gap": "差额"}
-        ui.list_table(gaps, gap_labels, {"self_score": tables.num(1), "total": tables.num(2),
+        ui.plain_table(gaps, gap_labels, {"self_score": tables.num(1), "total": tables.num(2),
                                          "gap": tables.num(2, signed=True)}, key="ov_gaps")
         st.caption("差额 = 自评得分 − 计算得分。点击部门查看部门画像。")
         ui.download(gaps, gap_labels, "自评差额", f, key="dl_ov_gaps")
@@ -130,7 +130,7 @@ else:
     if recent_total == 0:
         st.caption("最近导入的评价没有未完成的指标。")
     cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
-    ui.list_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": tables.pct(0)},
+    ui.plain_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": tables.pct(0)},
                   key="ov_unmet")
     ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},
                 "最新未完成目标", f, key="dl_ov_unmet")

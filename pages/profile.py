@@ -77,7 +77,7 @@ with left:
                                     "目标": p.goal or "", "指标": p.indicator or "",
                                     "分值": p.weight, "得分": p.score, "失分": p.lost,
                                     "说明": p.reason} for p in lost])
-            ui.list_table(detail, {c: c for c in detail.columns},
+            ui.plain_table(detail, {c: c for c in detail.columns},
                           {c: tables.num(2) for c in ("分值", "得分", "失分")},
                           key="profile_lost")
             ui.download(detail, None, f"失分明细-{dept}", f, key="dl_profile_lost")
@@ -90,7 +90,7 @@ with right:
     budget = ui.q("evaluation_budget", eval_id)
     if not budget.empty:
         budget = budget.assign(line=budget["line"].map(BUDGET_LINES))
-        ui.list_table(budget, {"line": "预算", "budget": "预算数（万元）",
+        ui.plain_table(budget, {"line": "预算", "budget": "预算数（万元）",
                                "executed": "执行数（万元）", "exec_rate": "执行率"},
                       {"budget": tables.num(2), "executed": tables.num(2),
                        "exec_rate": tables.pct(1)}, key="profile_budget")
@@ -122,22 +122,17 @@ else:
               "subcategory": "二级指标", "indicator": "三级指标", "target_text": "目标值",
               "actual_text": "实际值", "weight": "分值", "score": "得分", "lost": "失分",
               "reason": "偏差原因"}
-    if shown.empty:  # an empty grid would say "empty"
+    if shown.empty:
         st.success("该评价没有未完成的指标。")
     else:
-        ui.table(shown, hide_index=True, height=420,
-                     column_order=["goal_no", "goal", "category", "indicator", "target_text",
-                                   "actual_text", "status", "weight", "score", "reason"],
-                     column_config={**labels, "status": st.column_config.TextColumn("状态"),
-                                    "goal_no": st.column_config.NumberColumn("序号", format="%d"),
-                                    "weight": st.column_config.NumberColumn("分值", format="%.2f"),
-                                    "score": st.column_config.NumberColumn("得分", format="%.2f")})
-        printing.print_table(shown, {**{k: labels[k] for k in ("goal_no", "goal", "category",
-                                                             "indicator", "target_text",
-                                                             "actual_text")},
-                                     "status": "状态", "weight": "分值", "score": "得分",
-                                     "reason": "偏差原因"}, {"goal_no": str},
-                             key="profile_indicators_print")
+        # All of its rows (a few dozen): read on screen and printed as they are.
+        ui.plain_table(shown, {**{k: labels[k] for k in ("goal_no", "goal", "category",
+                                                         "indicator", "target_text",
+                                                         "actual_text")},
+                               "status": "状态", "weight": "分值", "score": "得分",
+                               "reason": "偏差原因"},
+                       {"goal_no": tables.num(0), "weight": tables.num(2),
+                        "score": tables.num(2)}, key="profile_indicators")
     ui.download(inds, {**labels, "met_computed": "是否完成"}, f"部门画像-{dept}", f,
                 key="dl_profile")
 

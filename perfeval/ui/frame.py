@@ -488,10 +488,10 @@ def chart(spec: dict, key: str, *, clickable: bool = True) -> None:
     open_profile(plot.show(spec, key, clickable=clickable))
 
 
-def list_table(df: pd.DataFrame, columns: dict[str, str],
-               formats: dict[str, tables.Formatter] | None = None, *, key: str) -> None:
-    """A short ranked list as a plain table (perfeval.ui.tables, printed as it
-    is); a click on a row opens its department's 部门画像."""
+def plain_table(df: pd.DataFrame, columns: dict[str, str],
+                formats: dict[str, tables.Formatter] | None = None, *, key: str) -> None:
+    """A table of a few dozen rows at most as a plain table (perfeval.ui.tables,
+    printed as it is); a click on a row opens its department's 部门画像."""
     clickable = "department" in df.columns
     row = tables.show(df, columns, formats, key=key, clickable=clickable)
     if row is not None:

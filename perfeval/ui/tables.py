@@ -1,9 +1,9 @@
-"""Plain tables drawn by a component of ours (``assets/table.js``): the short
-ranked lists of a page (总览's largest self-score gaps and latest unmet
-targets, 部门画像's budget lines and lost points) and the print twin of every
-data grid (:func:`perfeval.ui.printing.print_table`).
+"""Plain tables drawn by a component of ours (``assets/table.js``): tables of
+a few dozen rows at most (总览's largest self-score gaps and latest unmet
+targets, 部门画像's budget lines, lost points and indicators) and the print
+twin of every data grid (:func:`perfeval.ui.printing.print_table`).
 
-Why not ``st.dataframe`` for a list of a few rows: the grid is a canvas whose
+Why not ``st.dataframe`` for these: the grid is a canvas whose
 code and set-up cost a new browser session 0.3 s or more per grid (总览's two
 grids of 5 and 10 rows: 0.6–1.0 s of its first view), and it prints as an
 empty box. A plain table is text the browser lays out, prints as it is and

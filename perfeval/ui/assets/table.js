@@ -3,6 +3,8 @@
 // cells' text with textContent (data is never markup), rebuilt only when the
 // table changes. A click on a row of a clickable table sends its position.
 
+const SHORT = 10;  // characters
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -27,7 +29,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
     data.rows.forEach((row, i) => {
       const tr = body.appendChild(el("tr", data.clickable ? "pe-click" : ""));
       tr.dataset.row = String(i);
-      row.forEach((text, j) => tr.appendChild(el("td", data.numeric[j] ? "num" : "", text)));
+      // Numbers and short texts (未完成, ≥2000平方米) never wrap; long text does.
+      row.forEach((text, j) => tr.appendChild(
+        el("td", data.numeric[j] ? "num" : (text.length <= SHORT ? "short" : ""), text)));
     });
     if (data.note) box.appendChild(el("div", "pe-print-note", data.note));
     host.replaceChildren(box);
