@@ -144,7 +144,8 @@ def wait_caption(page, text: str, timeout: int = 60_000) -> None:
 
 def tables(at) -> list[dict]:
     """The plain tables an AppTest run drew (perfeval.ui.tables' component): each
-    its headers, rows of cell texts, and whether it is a print-only twin."""
+    its headers, rows of cell texts, and its box class (a print-only twin's is
+    perfeval.ui.tables.PRINT_ONLY)."""
     import json
 
     return [json.loads(e.proto.json) for e in at.get("bidi_component")

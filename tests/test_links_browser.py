@@ -187,6 +187,7 @@ KINDS = {
     "table-trends": ("trends", ("table", 0)),
     "list-gaps": ("", ("list", 0)),
     "list-unmet": ("", ("list", 1)),
+    "list-unmet-keyboard": ("", ("list", 1, "Enter")),  # Tab to a row, Enter opens it
 }
 
 
@@ -240,7 +241,11 @@ def test_click_through_keeps_filters_and_one_back(server, browser_context, kind)
             row.wait_for(timeout=120_000)
             settle(page)
             row.scroll_into_view_if_needed()
-            row.click()
+            if len(what) > 2:
+                row.focus()
+                page.keyboard.press(what[2])
+            else:
+                row.click()
         else:
             chart = page.locator(".js-plotly-plot").nth(what[1])
             chart.locator(".main-svg").first.wait_for(timeout=120_000)

@@ -171,7 +171,7 @@ def test_profile_waterfall_total_equals_score(monkeypatch, demo_db):
     assert y[0] + sum(y[1:-1]) == pytest.approx(row["total"])
     assert sum(y[1:-1]) == pytest.approx(-sum(p.lost for p in lost))
     assert not at.dataframe  # every table of the page is a plain one
-    shown = {t["headers"][0]: t for t in tables(at) if not t["print_only"]}
+    shown = {t["headers"][0]: t for t in tables(at) if t["box"] == "pe-table-box"}
     assert len(shown["序号"]["rows"]) == int(row["indicator_count"])  # 年度目标与绩效指标
     assert [r[-1] for r in shown["部分"]["rows"]] == [p.reason for p in lost]  # 失分明细
     assert not shown["部分"]["clickable"]
@@ -347,7 +347,7 @@ def test_self_score_gap_table_lists_only_positive_gaps(monkeypatch, demo_db):
     at = run(monkeypatch, path)
     [gaps] = [t for t in tables(at) if "差额" in t["headers"]]
     assert gaps["headers"] == ["部门", "自评得分", "计算得分", "差额"]
-    assert gaps["clickable"] and not gaps["print_only"]
+    assert gaps["clickable"] and gaps["box"] == "pe-table-box"
     with Store(path) as s:
         want = queries.department_scores(s, queries.Filters(year=2024), None, order="gap",
                                          limit=5)

@@ -494,8 +494,8 @@ def plain_table(df: pd.DataFrame, columns: dict[str, str],
     printed as it is); a click on a row opens its department's 部门画像."""
     clickable = "department" in df.columns
     row = tables.show(df, columns, formats, key=key, clickable=clickable)
-    if row is not None:
-        open_profile(df.iloc[row]["department"])
+    name = df.iloc[row]["department"] if row is not None else None
+    open_profile(name if isinstance(name, str) and name else None)
 
 
 def on_table_select(state, table: pd.DataFrame) -> None:

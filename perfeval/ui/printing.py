@@ -30,7 +30,7 @@ PRINT_ZOOM = 0.7
 PRINT_INNER_PX = round((297 - 2 * PAGE_MARGIN_MM) / 25.4 * 96 / PRINT_ZOOM)  # 1,517
 PRINT_ROWS = 200  # rows of a long table printed (the Excel download has them all)
 PRINT_CLASS = "pe-printing"  # on <body> while the 导出 PDF button prints
-ONLY_PRINT = "pe-print-only"
+ONLY_PRINT = tables.PRINT_ONLY
 ONLY_SCREEN = "pe-screen-only"
 
 # What the paper does not need: navigation, controls, the toolbar, icons

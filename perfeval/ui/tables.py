@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 Formatter = Callable[[object], str]
+PRINT_ONLY = "pe-print-only"  # the class of a table hidden on screen (perfeval.ui.printing)
 
 
 def pct(digits: int = 1) -> Formatter:
@@ -70,8 +71,8 @@ def show(df: pd.DataFrame, columns: Mapping[str, str],
          note: str = "") -> int | None:
     """Draw ``df`` (:func:`cells`); ``print_only``: hidden on screen. Returns
     the position of the row clicked in this run, if any (``clickable``)."""
-    data = {**cells(df, columns, formats), "clickable": clickable, "print_only": print_only,
-            "title": title, "note": note}
+    data = {**cells(df, columns, formats), "clickable": clickable,
+            "box": PRINT_ONLY if print_only else "pe-table-box", "title": title, "note": note}
     result = _component()(data=data, key=key, on_row_change=lambda: None)
     row = getattr(result, "row", None) if clickable else None
     return row if isinstance(row, int) and 0 <= row < len(df) else None

@@ -19,7 +19,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   const json = JSON.stringify(data);
   if (host.dataset.peTable !== json) {
     host.dataset.peTable = json;
-    const box = el("div", data.print_only ? "pe-print-only" : "pe-table-box");
+    const box = el("div", data.box);
     if (data.title) box.appendChild(el("h5", "", data.title));
     const scroll = box.appendChild(el("div", "pe-table-scroll"));
     const table = scroll.appendChild(el("table", "pe-table"));
@@ -29,6 +29,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     data.rows.forEach((row, i) => {
       const tr = body.appendChild(el("tr", data.clickable ? "pe-click" : ""));
       tr.dataset.row = String(i);
+      if (data.clickable) tr.tabIndex = 0;  // reachable with Tab, opened with Enter
       // Numbers and short texts (未完成, ≥2000平方米) never wrap; long text does.
       row.forEach((text, j) => tr.appendChild(
         el("td", data.numeric[j] ? "num" : (text.length <= SHORT ? "short" : ""), text)));
@@ -37,8 +38,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
     host.replaceChildren(box);
   }
   // The current callback on every render: a listener added once would keep the first one.
-  host.onclick = data.clickable ? (event) => {
+  const open = (event) => {
     const tr = event.target.closest && event.target.closest("tr.pe-click");
     if (tr) setTriggerValue("row", Number(tr.dataset.row));
-  } : null;
+  };
+  host.onclick = data.clickable ? open : null;
+  host.onkeydown = data.clickable ? (event) => { if (event.key === "Enter") open(event); } : null;
 }
