@@ -129,7 +129,8 @@ if total == 0:
 else:
     if recent_total == 0:
         st.caption("最近导入的评价没有未完成的指标。")
-    cols = ["department", "goal", "indicator", "target_text", "actual_text", "shortfall"]
+    # Key columns first: on a phone 部门 stays and 指标 to 差距 come next (pages/unmet.py).
+    cols = ["department", "indicator", "target_text", "actual_text", "shortfall", "goal"]
     ui.plain_table(unmet, {c: UNMET_LABELS[c] for c in cols}, {"shortfall": tables.pct(0)},
                   key="ov_unmet")
     ui.download(unmet, {c: UNMET_LABELS[c] for c in UNMET_LABELS if c in unmet.columns},

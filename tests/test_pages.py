@@ -364,8 +364,10 @@ def test_overview_has_no_data_grid(monkeypatch, demo_db):
     at = run(monkeypatch, path)
     assert not at.dataframe
     [unmet] = [t for t in tables(at) if "差距" in t["headers"]]
-    assert len(unmet["rows"]) == 10 and unmet["numeric"][-1]
-    assert all(r[-1].endswith("%") for r in unmet["rows"])
+    # key columns first (a phone scrolls the rest)
+    assert unmet["headers"][:5] == ["部门", "指标", "目标值", "实际值", "差距"]
+    assert len(unmet["rows"]) == 10 and unmet["numeric"][4]
+    assert all(r[4].endswith("%") for r in unmet["rows"])
 
 
 def test_filters_write_the_url_once_each(monkeypatch, demo_db):
