@@ -186,3 +186,25 @@ def test_phone_shows_headline_and_four_cards_before_the_rest(server):
     cards = tops["cards"]
     assert len(cards) == 8
     assert tops["headline"] < min(cards[:4]) and max(cards[:4]) < tops["chart"] < min(cards[4:])
+
+
+def test_no_card_text_is_cut_at_1024(server):
+    """1024×768 (an iPad): no value, label or change of a KPI card is cut: no
+    box inside a card that clips its content is narrower than that content."""
+    from playwright.sync_api import sync_playwright
+
+    base, chromium, _ = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        page.goto(base + "/")
+        _settle(page, charts=2)
+        cut = page.evaluate("""() => [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stMetric"] *')]
+          .filter(e => getComputedStyle(e).overflowX !== 'visible'
+                       && e.scrollWidth > e.clientWidth + 1)
+          .map(e => e.textContent)""")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "overview-1024.png"))
+        browser.close()
+    assert cut == []

@@ -390,6 +390,7 @@ SCREEN_CSS = """<style>
   overflow-wrap: anywhere; line-height: 1.2; }
 [data-testid="stMetricLabel"] p { white-space: normal; }
 [data-testid="stMetricDelta"] div { overflow: visible; text-overflow: clip; white-space: normal; }
+[data-testid="stMetricDelta"] p { white-space: normal; }
 @media (max-width: 1400px) { [data-testid="stMetricValue"] { font-size: 1.55rem; } }
 @media (max-width: 1180px) { [data-testid="stMetricValue"] { font-size: 1.3rem; } }
 @media (max-width: 640px) {
