@@ -19,10 +19,11 @@ PROFILE_KEY = "dept"  # the profile page's department = its URL parameter
 FILTER_KEYS = ("year", "cmp", "region", "kind", "departments", "scope", "demo")
 SCOPE_DEFAULT = "部门整体"
 # Names a department picker sends to the browser at most: each name is sent
-# with every run, and 26,000 of them (10 million indicators) were 1.4 MB per
-# picker and run, more than the whole page. Beyond this a 查找部门 box narrows
+# and its option rebuilt with every run (26,000 of them, 10 million indicators,
+# were 1.4 MB per picker and run; 1,000 still cost a filter change 50 ms more
+# than 100). Enough for a district's units; beyond this a 查找部门 box narrows
 # the list on the server.
-DEPARTMENT_OPTIONS = 1000
+DEPARTMENT_OPTIONS = 200
 
 
 def _get(obj, name):
