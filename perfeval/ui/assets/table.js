@@ -1,5 +1,5 @@
-// perfeval's plain tables (perfeval/ui/tables.py): short ranked lists on the
-// page, and the print twins of data grids (hidden on screen). Built from the
+// perfeval's plain tables (perfeval/ui/tables.py): tables of a few dozen rows
+// on the page, and the print twins of data grids (hidden on screen). Built from the
 // cells' text with textContent (data is never markup), rebuilt only when the
 // table changes. A click on a row of a clickable table sends its position.
 
@@ -17,8 +17,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
   let host = parentElement.querySelector(":scope > div.pe-table-host");
   if (!host) host = parentElement.appendChild(el("div", "pe-table-host"));
   const json = JSON.stringify(data);
-  if (host.dataset.peTable !== json) {
-    host.dataset.peTable = json;
+  if (host.peJson !== json) {  // a property, not an attribute: kept out of the DOM
+    host.peJson = json;
     const box = el("div", data.box);
     if (data.title) box.appendChild(el("h5", "", data.title));
     const scroll = box.appendChild(el("div", "pe-table-scroll"));
