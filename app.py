@@ -26,7 +26,7 @@ pages = [
 # Hidden: the sidebar's own links carry the filters from page to page.
 page = st.navigation(pages, position="hidden")
 
-frame.screen_style()  # with the data grid's code fetched while the script runs
+frame.screen_style()  # with the data grid's code fetched while the script runs (frame)
 st.session_state["_page_url_path"] = page.url_path
 store = frame.store()
 writer.ensure_writer(store)  # started at server start by perfeval.ui.serve; else here

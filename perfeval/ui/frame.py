@@ -440,10 +440,12 @@ def screen_style() -> None:
 
 
 # Streamlit loads an element's code only when the first element of that kind
-# arrives, after the queries before it have run. Every page has a data grid
-# (1.5 MB of code with its Arrow readers): the entry point starts its download
-# and compilation at the first message instead, while the page's script still
-# runs; Streamlit's own import of the same URL then finds the module ready.
+# arrives, after the queries before it have run. The data grid's is 1.5 MB with
+# its Arrow readers: the entry point starts its download and compilation at the
+# first message instead, while the page's script still runs; Streamlit's own
+# import of the same URL then finds the module ready. Kept on 总览 and 部门画像
+# too, which have no grid: without it their first views measured slower
+# (3.0 s against 2.2–2.6 s at 10M; why was not traced: shared code, presumably).
 @functools.cache
 def _grid_chunk() -> str | None:
     from pathlib import Path
