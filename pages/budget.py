@@ -5,13 +5,12 @@ import streamlit as st
 
 from perfeval import queries, rules
 from perfeval.ui import frame as ui
-from perfeval.ui import tables
 
 f = ui.filters()
 ui.header("预算执行", f)
 ui.require_data(f)
 allowed = ui.allowed()
-TABLE_HEIGHT = 560  # pixels: the table scrolls in its box beyond that
+BAR_FROM = round(2 * rules.LOW_EXEC_RATE - 1.0, 6)
 
 totals = ui.q("budget_totals", f, allowed)
 row = st.columns(4)
@@ -50,16 +49,26 @@ labels = {"department": "部门", "budget": "全年预算数（万元）", "exec
           "exec_rate": "执行率", "basic_budget": "基本支出预算（万元）",
           "basic_executed": "基本支出执行（万元）", "project_budget": "项目支出预算（万元）",
           "project_executed": "项目支出执行（万元）", "reason": "偏差原因"}
-money = {c: tables.num(2) for c in labels if c.endswith(("budget", "executed"))}
+money = {c: st.column_config.NumberColumn(labels[c], format="%,.2f")
+         for c in labels if c.endswith(("budget", "executed")) or c in ("budget", "executed")}
 if n > len(table):
     st.caption(f"显示前 {len(table):,} 个部门（共 {n:,} 个）；下载的 Excel 含全部部门。")
-columns = {"department": "部门", "status": "状态", "exec_rate": "执行率"} | {
-    c: v for c, v in labels.items() if c not in ("department", "exec_rate")}
-ui.plain_table(table, columns, {"exec_rate": tables.pct(1), **money}, key="bud_table",
-               height=TABLE_HEIGHT,
-               bars={"exec_rate": tables.Bar(0.0, 1.0, rules.LOW_EXEC_RATE)})
-st.caption(f"执行率条形：红色{rules.low_exec_text()}，绿色 {rules.pct_text(rules.LOW_EXEC_RATE)}"
-           " 及以上（满格为 100%）。点击表头排序，点击一行查看部门画像。")
+ev = ui.table(
+    table, key="bud_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+    column_order=["department", "status", "exec_rate", "budget", "executed", "basic_budget",
+                  "basic_executed", "project_budget", "project_executed", "reason"],
+    column_config={"department": st.column_config.TextColumn("部门", pinned=True),
+                   "status": st.column_config.TextColumn("状态", width="small"),
+                   # "auto" colours a bar red below the middle of [min, max] and green
+                   # above it: with [2·line − 100%, 100%] the middle is the low-execution line.
+                   "exec_rate": st.column_config.ProgressColumn(
+                       "执行率", format="percent", min_value=BAR_FROM, max_value=1.0, color="auto",
+                       help=f"红色：{rules.low_exec_text()}；绿色："
+                            f"{rules.pct_text(rules.LOW_EXEC_RATE)} 及以上"
+                            f"（条形从 {rules.pct_text(BAR_FROM)} 起）"),
+                   "reason": st.column_config.TextColumn("偏差原因", width="medium"),
+                   **money})
+ui.on_table_select(ev, table)
 ui.download(table, labels, "预算执行", f, key="dl_budget",
             data=lambda: queries.budget_by_department(ui.store(), f, allowed, order=order))
 

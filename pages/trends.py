@@ -5,7 +5,6 @@ import streamlit as st
 
 from perfeval import queries
 from perfeval.ui import frame as ui
-from perfeval.ui import tables
 
 f = ui.filters()
 ui.header("趋势对比", f)
@@ -52,15 +51,25 @@ else:
     if yoy.empty:
         st.info("没有可对比的数据。")
     else:
-        st.caption("按计算得分变化从低到高排列（最多 500 个部门）；点击表头排序，点击一行查看部门画像。")
-        signed = tables.num(2, signed=True)
-        formats = {"total": tables.num(2), "total_prev": tables.num(2), "self_score": tables.num(2),
-                   "self_prev": tables.num(2), "total_delta": signed, "self_delta": signed,
-                   "exec_rate": tables.pct(1), "exec_prev": tables.pct(1),
-                   "exec_delta": tables.pct_points(1),
-                   "unmet": tables.num(0), "unmet_prev": tables.num(0),
-                   "unmet_delta": tables.num(0, signed=True)}
-        ui.plain_table(yoy, labels, formats, key="trend_yoy", height=560)
+        st.caption("按计算得分变化从低到高排列（最多 500 个部门）；选择一行查看部门画像。")
+        num = {c: st.column_config.NumberColumn(labels[c], format="%.2f")
+               for c in ("total", "total_prev", "self_score", "self_prev")}
+        delta = {c: st.column_config.NumberColumn(labels[c], format="%+.2f")
+                 for c in ("total_delta", "self_delta")}
+        pct = {c: st.column_config.NumberColumn(labels[c], format="percent")
+               for c in ("exec_rate", "exec_prev")}
+        ev = ui.table(
+            yoy, key="trend_yoy", hide_index=True, on_select="rerun", selection_mode="single-row",
+            column_order=list(labels),
+            column_config={"department": st.column_config.TextColumn("部门", pinned=True),
+                           "exec_delta": st.column_config.NumberColumn("执行率变化",
+                                                                       format="percent"),
+                           "unmet": st.column_config.NumberColumn("未完成指标", format="%d"),
+                           "unmet_prev": st.column_config.NumberColumn("上期未完成", format="%d"),
+                           "unmet_delta": st.column_config.NumberColumn("未完成变化",
+                                                                        format="%+d"),
+                           **num, **delta, **pct})
+        ui.on_table_select(ev, yoy)
         ui.download(yoy, labels, "同比对比", f, key="dl_yoy")
 
 st.markdown("#### 与同类部门中位数比较")

@@ -36,6 +36,9 @@ def unmet_panel() -> None:
     if total == 0:
         st.success("当前筛选条件下没有未完成的指标。")
         return
+    # Empty text, not the grid's "None".
+    df = df.assign(**{c: df[c].fillna("") for c in ("reason", "measures", "goal", "category",
+                                                     "target_text", "actual_text")})
 
     m = st.columns(3)
     m[0].metric("未完成指标", f"{total:,} 个", border=True)
@@ -51,16 +54,28 @@ def unmet_panel() -> None:
     # target, actual and shortfall stay in view; the rest scrolls.
     cols = ["department", "indicator", "target_text", "actual_text", "shortfall", "streak",
             "lost", "category", "goal", "year", "reason", "measures"]
+    ev = ui.table(
+        df, key="unmet_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+        column_order=cols, height=560,
+        column_config={c: UNMET_LABELS[c] for c in cols} | {
+            "department": st.column_config.TextColumn("部门", pinned=True),
+            "year": st.column_config.NumberColumn("年度", format="%d"),
+            "shortfall": st.column_config.NumberColumn("差距", format="percent",
+                                                       help="未达到的部分占目标值的比例；定性指标为空"),
+            "lost": st.column_config.NumberColumn("失分", format="%.2f"),
+            "streak": st.column_config.NumberColumn("连续未完成", format="%d 年",
+                                                    help="截至本年度连续未完成的年数"),
+            "reason": st.column_config.TextColumn("未完成原因", width="medium"),
+            "measures": st.column_config.TextColumn("改进措施", width="medium")})
+    ui.on_table_select(ev, df)
     labels = {c: UNMET_LABELS[c] for c in cols}
-    formats = {"shortfall": tables.pct(0), "lost": tables.num(2), "year": str}
-    ui.plain_table(df, labels, formats, key="unmet_table", height=560, screen_only=True)
-    printing.print_table(df, labels, formats, key="unmet_print", limit=printing.PRINT_ROWS)
+    printing.print_table(df, labels, {"shortfall": tables.pct(0), "lost": tables.num(2),
+                                      "year": str}, key="unmet_print", limit=printing.PRINT_ROWS)
     ui.download(df, labels, "未完成目标", f, key="dl_unmet",
                 data=lambda: queries.unmet_indicators(ui.store(), f, allowed, category=category,
                                                       keyword=keyword, order=order,
                                                       limit=DOWNLOAD_ROWS)[0])
-    st.caption("差距：未达到的部分占目标值的比例（定性指标为空）；连续未完成年数截至本年度。"
-               "点击表头排序，点击一行查看该部门的部门画像。")
+    st.caption("选择一行查看该部门的部门画像。")
 
 
 unmet_panel()

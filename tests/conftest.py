@@ -152,26 +152,6 @@ def tables(at) -> list[dict]:
             if e.proto.component_name == "perfeval.table"]
 
 
-def table_frame(table: dict):
-    """A plain table (:func:`tables`) as a DataFrame with its headers: the
-    numbers of a sortable table's numeric columns as sent (``keys``), else
-    the cell texts."""
-    import pandas as pd
-
-    df = pd.DataFrame(table["rows"], columns=table["headers"])
-    for i, keys in enumerate(table.get("keys") or []):
-        if keys is not None:
-            df[table["headers"][i]] = pd.Series(keys, dtype="float64")
-    return df
-
-
-def screen_tables(at) -> list[dict]:
-    """The plain tables an AppTest run drew on screen (print twins left out)."""
-    from perfeval.ui.tables import PRINT_ONLY
-
-    return [t for t in tables(at) if t["box"] != PRINT_ONLY]
-
-
 def figures(at) -> list:
     """The Plotly figures an AppTest run drew (perfeval.ui.plot's component)."""
     import json

