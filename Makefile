@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DB ?= data/perfeval.duckdb
 PORT ?= 8501
 
-.PHONY: run test load bench lint demo clean
+.PHONY: run test load bench lint demo clean plotly-bundle
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# Rebuilds perfeval/ui/assets/plotly-perfeval.min.js (needs Node.js and npm;
+# not part of run or test: the built file is committed).
+plotly-bundle:
+	cd tools/plotly-bundle && npm ci --no-audit --no-fund && npm run build
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/perfeval --db $(DB) demo --force

@@ -184,19 +184,40 @@ def test_department_choices_keep_selected_and_cap_the_rest():
     assert links.department_choices(names[:10], [], limit=100) == (names[:10], 10)
 
 
-def test_vendored_plotly_matches_plotly_py():
-    """The cartesian bundle is the plotly.js the installed plotly.py writes
-    figures for (perfeval/ui/assets/README.md says how to update it)."""
+def test_plotly_bundle_matches_plotly_py_and_the_drawn_traces():
+    """The bundle is the plotly.js the installed plotly.py writes figures for,
+    with the trace types plot.BUNDLED_TRACES names (perfeval/ui/assets/README.md
+    says how to update it), and its recorded checksum is its own."""
+    import hashlib
     import re
     from pathlib import Path
 
     import plotly.offline
 
-    assets = Path(links.__file__).parent / "assets"
-    head = (assets / "plotly-cartesian.min.js").read_text(encoding="utf-8")[:200]
-    version = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", head).group(1)
+    from perfeval.ui import plot
+
+    root = Path(__file__).resolve().parents[1]
+    assets = root / "perfeval" / "ui" / "assets"
+    bundle = (assets / "plotly-perfeval.min.js").read_bytes()
+    version = re.search(rb"plotly\.js \(perfeval: [^)]*\) v(\S+)", bundle[:200]).group(1).decode()
     assert version == plotly.offline.get_plotlyjs_version()
-    assert version in (assets / "README.md").read_text(encoding="utf-8")
+    readme = (assets / "README.md").read_text(encoding="utf-8")
+    assert f"plotly.js@{version}" in readme
+    assert hashlib.sha256(bundle).hexdigest() in readme
+    recipe = root / "tools" / "plotly-bundle"
+    assert f'"plotly.js": "{version}"' in (recipe / "package.json").read_text(encoding="utf-8")
+    registered = re.findall(r"require\('plotly\.js/lib/(\w+)'\)",
+                            (recipe / "entry.js").read_text(encoding="utf-8"))
+    assert set(registered) - {"core"} | {"scatter"} == plot.BUNDLED_TRACES  # the core brings scatter
+
+
+def test_a_trace_outside_the_bundle_is_refused():
+    import plotly.graph_objects as go
+
+    from perfeval.ui import plot
+
+    with pytest.raises(ValueError, match="pie"):
+        plot.figure_data(go.Figure(go.Pie(values=[1, 2])))
 
 
 def test_plain_table_cells_are_text_and_numbers_align_right():

@@ -71,7 +71,7 @@ def ranking_bar(df: pd.DataFrame, title: str) -> go.Figure:
 
 
 # Points a scatter is given at most. Each is an SVG node that Plotly restyles
-# on every redraw (the cartesian bundle of perfeval.ui.plot has no WebGL): at
+# on every redraw (perfeval.ui.plot's plotly.js has no WebGL): at
 # 1,500 points a filter change on 总览 took 0.15–0.2 s longer than at 500.
 SCATTER_POINTS = 500
 
@@ -166,8 +166,8 @@ def kind_median_bar(df: pd.DataFrame, title: str) -> go.Figure:
 
 def waterfall(steps: pd.DataFrame, title: str) -> go.Figure:
     """The maximum, each part's lost points and the total as a waterfall: bars
-    floating on the running total (plotly.js's waterfall trace is not in the
-    cartesian bundle), dotted connectors between them."""
+    floating on the running total (plotly.js's waterfall trace is not in
+    perfeval's bundle), dotted connectors between them."""
     bases, heights, colors, levels, running = [], [], [], [], 0.0
     for value, measure in zip(steps["value"], steps["measure"], strict=True):
         if measure == "relative":

@@ -1,16 +1,13 @@
 // perfeval's Plotly figures (perfeval/ui/plot.py), drawn in the page itself
-// by plotly.js's cartesian bundle, loaded once per page with its zh-CN locale.
+// by perfeval's plotly.js bundle (tools/plotly-bundle), loaded once per page.
 // A click sends the clicked points' customdata back to Python as the "click" trigger.
 
 let plotlyReady;
 
-// Both fetched at once, run in order (async = false): the locale registers itself
-// with the window.Plotly the bundle defines.
 function loadScript(url) {
   return new Promise((resolve, reject) => {
     const s = document.createElement("script");
     s.src = url;
-    s.async = false;
     s.onload = resolve;
     s.onerror = () => reject(new Error("无法加载 " + url));
     document.head.appendChild(s);
@@ -21,9 +18,7 @@ function loadPlotly() {
   if (!plotlyReady) {
     const here = (name) => new URL(name, import.meta.url).href;
     plotlyReady = (window.Plotly ? Promise.resolve()
-      : Promise.all([loadScript(here("plotly-cartesian.min.js")),
-                     loadScript(here("plotly-locale-zh-cn.js"))]))
-      .then(() => window.Plotly);
+      : loadScript(here("plotly-perfeval.min.js"))).then(() => window.Plotly);
   }
   return plotlyReady;
 }
