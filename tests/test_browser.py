@@ -6,6 +6,7 @@ an Excel download opens with openpyxl. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -89,6 +90,12 @@ def test_dashboard_in_browser(server):
                 assert text in body, (path, text)
             assert "演示数据" in body
             assert page.locator(".js-plotly-plot").count() >= charts, path
+            # Every chart button speaks Chinese; none uploads the chart (plotly.js 4's
+            # "Share chart..." sends the data to Plotly Cloud).
+            titles = page.evaluate("""() => [...document.querySelectorAll('.modebar-btn')]
+                .map(b => b.getAttribute('data-title'))""")
+            assert bool(titles) == bool(charts), path
+            assert all(re.search("[\u4e00-\u9fff]", t) for t in titles), (path, titles)
 
         # The year filter writes the URL; the copied URL reopens the same view.
         page.goto(f"{base}/unmet")

@@ -28,7 +28,10 @@ from perfeval.ui import links
 # The trace types in the bundle (tools/plotly-bundle/entry.js registers them).
 BUNDLED_TRACES = frozenset({"bar", "heatmap", "scatter"})
 
+# plotly.js 4 shows a "Share chart..." button by default that uploads the
+# figure's data to Plotly Cloud: off, and no server to send to.
 CONFIG = {"displaylogo": False, "locale": "zh-CN", "responsive": True,
+          "showSendToCloud": False, "plotlyServerURL": "",
           "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
